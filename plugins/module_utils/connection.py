@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The connection option group and the one S3 client factory.
+
+An explicit option always wins over the environment. A plain ``http://``
+endpoint is refused before any request is made, because an SSE-C key sent
+over it travels in clear.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+
+PROVIDERS = ("aws", "scaleway", "other")
+
+# Environment variables the ecosystem already uses, in order of precedence.
+_ENV = {
+    "endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "region": ("AWS_REGION", "AWS_DEFAULT_REGION", "SCW_DEFAULT_REGION"),
+    "access_key": ("AWS_ACCESS_KEY_ID", "SCW_ACCESS_KEY"),
+    "secret_key": ("AWS_SECRET_ACCESS_KEY", "SCW_SECRET_KEY"),
+    "session_token": ("AWS_SESSION_TOKEN",),
+    "profile": ("AWS_PROFILE",),
+    "ca_bundle": ("AWS_CA_BUNDLE",),
+}
+# With provider=scaleway the Scaleway variables come first.
+_SCALEWAY_ENV = {
+    "region": ("SCW_DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+    "access_key": ("SCW_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+    "secret_key": ("SCW_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+}
+
+
+def connection_argument_spec() -> dict:
+    return {
+        "endpoint_url": {"type": "str"},
+        "region": {"type": "str"},
+        "provider": {"type": "str", "choices": list(PROVIDERS)},
+        "access_key": {"type": "str", "no_log": False},
+        "secret_key": {"type": "str", "no_log": True},
+        "session_token": {"type": "str", "no_log": True},
+        "profile": {"type": "str"},
+        "ca_bundle": {"type": "path"},
+        "validate_certs": {"type": "bool", "default": True},
+        "addressing_style": {"type": "str", "default": "auto", "choices": ["auto", "path", "virtual"]},
+        "allow_plain_http": {"type": "bool", "default": False},
+        "retries": {"type": "int", "default": 5},
+        "connect_timeout": {"type": "float", "default": 10.0},
+        "read_timeout": {"type": "float", "default": 60.0},
+    }
+
+
+def _from_env(name, provider, environ):
+    names = (_SCALEWAY_ENV if provider == "scaleway" else {}).get(name) or _ENV.get(name, ())
+    for variable in names:
+        if environ.get(variable):
+            return environ[variable]
+    return None
+
+
+def resolve_settings(params: dict, environ=None) -> dict:
+    """Fold options, environment and provider defaults into the client's settings."""
+    environ = os.environ if environ is None else environ
+
+    def pick(name):
+        value = params.get(name)
+        return value if value is not None else _from_env(name, provider, environ)
+
+    provider = params.get("provider")
+    endpoint_url = pick("endpoint_url")
+    if provider is None:
+        provider = "other" if endpoint_url else "aws"
+    region = pick("region")
+    if provider == "scaleway" and not endpoint_url:
+        if not region:
+            raise SsecError("provider: scaleway needs a region (for example fr-par, nl-ams or pl-waw): "
+                            "set region or SCW_DEFAULT_REGION.")
+        endpoint_url = "https://s3.%s.scw.cloud" % region
+    if endpoint_url:
+        _check_endpoint(endpoint_url, params.get("allow_plain_http", False))
+
+    access_key, secret_key = pick("access_key"), pick("secret_key")
+    if bool(access_key) != bool(secret_key):
+        raise SsecError("access_key and secret_key go together: set both (or neither, to use a profile "
+                        "or the default credential chain).")
+
+    validate_certs = params.get("validate_certs", True)
+    addressing_style = params.get("addressing_style") or "auto"
+    if addressing_style == "auto" and provider == "other":
+        # S3-compatible servers on an IP or a single host name rarely serve bucket subdomains.
+        addressing_style = "path"
+    return {
+        "provider": provider,
+        "endpoint_url": endpoint_url,
+        "region": region or "us-east-1",
+        "access_key": access_key,
+        "secret_key": secret_key,
+        "session_token": pick("session_token"),
+        "profile": pick("profile") if not access_key else None,
+        "verify": (pick("ca_bundle") or True) if validate_certs else False,
+        "addressing_style": addressing_style,
+        "retries": params.get("retries", 5),
+        "connect_timeout": params.get("connect_timeout", 10.0),
+        "read_timeout": params.get("read_timeout", 60.0),
+    }
+
+
+def _check_endpoint(endpoint_url, allow_plain_http):
+    scheme = urlparse(endpoint_url).scheme.lower()
+    if scheme == "https":
+        return
+    if scheme == "http":
+        if allow_plain_http:
+            return
+        raise SsecError("endpoint_url %s uses plain http: the SSE-C key would travel in clear and must "
+                        "then be considered leaked. Use an https:// endpoint; allow_plain_http: true "
+                        "exists only for throwaway test servers." % endpoint_url)
+    raise SsecError("endpoint_url %s is not an http(s) URL: give it as https://HOST[:PORT]." % endpoint_url)
+
+
+def s3_client(params: dict, max_pool_connections=10, environ=None):
+    """The boto3 S3 client for these module parameters. Retries live here and only here."""
+    import boto3
+    from botocore.config import Config
+
+    settings = resolve_settings(params, environ)
+    session = boto3.session.Session(
+        aws_access_key_id=settings["access_key"],
+        aws_secret_access_key=settings["secret_key"],
+        aws_session_token=settings["session_token"],
+        profile_name=settings["profile"],
+    )
+    config = Config(
+        region_name=settings["region"],
+        signature_version="s3v4",
+        s3={"addressing_style": settings["addressing_style"]},
+        # "standard" retries throttling, 5xx and connection errors with backoff; never 4xx.
+        retries={"mode": "standard", "total_max_attempts": settings["retries"] + 1},
+        connect_timeout=settings["connect_timeout"],
+        read_timeout=settings["read_timeout"],
+        max_pool_connections=max_pool_connections,
+        # Newer botocore adds CRC checksums by default; not every S3-compatible server accepts them.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    with s3_errors("create the S3 client"):
+        return session.client("s3", endpoint_url=settings["endpoint_url"], verify=settings["verify"], config=config)

