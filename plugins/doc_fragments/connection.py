@@ -84,7 +84,7 @@ options:
     type: float
     default: 60
 requirements:
-  - python >= 3.8
+  - python >= 3.9
   - boto3 >= 1.34.0
   - botocore >= 1.34.0
   - cryptography >= 41.0.0

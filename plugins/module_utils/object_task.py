@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backends of ssec.s3.object, ssec.s3.download and ssec.s3.object_info: decide, then act."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+import os
+
+from ansible_collections.ssec.s3.plugins.module_utils import digest, remote as remote_state, transfer
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
+
+_OTHER_KEY_HINT = (
+    "To replace it anyway set overwrite: always; to re-encrypt it under this key, use ssec.s3.rekey with "
+    "the old key; if this key is the wrong one, check sse_customer_key / sse_customer_key_file."
+)
+
+
+def _url(remote):
+    return "s3://%s/%s" % (remote.bucket, remote.name)
+
+
+def _base_result(remote, key):
+    return {
+        "bucket": remote.bucket,
+        "object": remote.name,
+        "sse_customer_key_md5": key.md5 if key else None,
+    }
+
+
+def wanted_metadata(metadata):
+    """User metadata as S3 stores it (lowercase names, text values); the digest name is reserved."""
+    if metadata is None:
+        return None
+    wanted = {str(name).lower(): str(value) for name, value in metadata.items()}
+    if digest.METADATA_NAME in wanted:
+        raise SsecError("metadata may not set %s: ssec.s3 keeps its encrypted content digest there. "
+                        "Remove it from metadata." % digest.METADATA_NAME)
+    return wanted
+
+
+def _source(params):
+    if params["src"] is not None:
+        path = params["src"]
+        if os.path.isdir(path):
+            raise SsecError("src %s is a directory. Give a file, or use ssec.s3.sync for a directory." % path)
+        if not os.path.exists(path):
+            raise SsecError("src %s does not exist on the host the module runs on. Check the path "
+                            "(use delegate_to: localhost for a file on the controller)." % path)
+        if not os.access(path, os.R_OK):
+            raise SsecError("src %s cannot be read by this user. Fix its permissions or use become." % path)
+        return transfer.Source(path=path)
+    if params["content_base64"] is not None:
+        try:
+            return transfer.Source(data=base64.b64decode(params["content_base64"], validate=True))
+        except (binascii.Error, ValueError):
+            raise SsecError("content_base64 is not valid base64 text. Encode the data with b64encode.") from None
+    if params["content"] is not None:
+        return transfer.Source(data=params["content"].encode("utf-8"))
+    raise SsecError("state: present needs the data to upload: set src, content or content_base64.")
+
+
+def _content_type(params):
+    if params["content_type"]:
+        return params["content_type"]
+    if params["src"]:
+        return mimetypes.guess_type(params["src"])[0] or "application/octet-stream"
+    return "application/octet-stream"
+
+
+def _needs_upload(client, remote, key, source, params, metadata):
+    """(upload?, why) for state=present; refuses to replace an object under another key."""
+    if not remote.exists:
+        return True, "Uploaded a new encrypted object."
+    if params["overwrite"] == "never":
+        return False, "The object exists and overwrite: never keeps it as it is."
+    if remote.encryption == SSE_C and not remote.key_matches and params["overwrite"] != "always":
+        raise SsecError("%s is encrypted with another SSE-C key, so it was left untouched. %s"
+                        % (_url(remote), _OTHER_KEY_HINT))
+    if params["overwrite"] == "always":
+        return True, "Uploaded the object again (overwrite: always)."
+    if remote.encryption != SSE_C:
+        return True, "Replaced the %s object with one encrypted with the customer key." % remote.state
+    if metadata is not None and metadata != remote.metadata:
+        return True, "Uploaded the object again: its metadata differed."
+    if params["content_type"] and params["content_type"] != remote.content_type:
+        return True, "Uploaded the object again: its content type differed."
+    if params["storage_class"] and params["storage_class"] != remote.storage_class:
+        return True, "Uploaded the object again: its storage class differed."
+    if not transfer.same_content(client, remote, key, source):
+        return True, "Uploaded the object again: its content differed."
+    return False, "The object already holds this content, encrypted with this key."
+
+
+def _after(remote, source, metadata, content_type, key):
+    return {
+        "exists": True,
+        "encryption": SSE_C,
+        "key_matches": True,
+        "size": source.size,
+        "sha256": source.sha256,
+        "content_type": content_type,
+        "metadata": metadata if metadata is not None else {},
+        "sse_customer_key_md5": key.md5,
+    }
+
+
+def ensure_object(module) -> dict:
+    params = module.params
+    present = params["state"] == "present"
+    key = module.customer_key(required=present)
+    metadata = wanted_metadata(params["metadata"])
+    client = module.client(max_pool_connections=params["concurrency"] + 2)
+    remote = remote_state.inspect(client, params["bucket"], params["object"], key)
+    if not present:
+        return _ensure_absent(module, client, remote, key)
+
+    source = _source(params)
+    content_type = _content_type(params)
+    upload, message = _needs_upload(client, remote, key, source, params, metadata)
+    result = dict(_base_result(remote, key), changed=upload, msg=message, size=source.size,
+                  sha256=source.sha256, previous_state=remote.state)
+    result["diff"] = {"before": remote.summary(),
+                      "after": _after(remote, source, metadata, content_type, key) if upload else remote.summary()}
+    if upload and not module.check_mode:
+        result["parts"] = transfer.upload(
+            client, remote.bucket, remote.name, source, key, metadata, content_type, params["storage_class"],
+            params["part_size_mb"] * transfer.MIB, params["concurrency"])
+    return result
+
+
+def _ensure_absent(module, client, remote, key):
+    result = dict(_base_result(remote, key), changed=remote.exists, previous_state=remote.state)
+    if remote.exists and remote.encryption == SSE_C and not remote.key_matches and not module.params["force"]:
+        reason = "encrypted with another SSE-C key" if key else "SSE-C encrypted and no key was given"
+        raise SsecError("%s is %s, so it was not deleted. Give its key, or set force: true to delete it anyway."
+                        % (_url(remote), reason))
+    result["diff"] = {"before": remote.summary(), "after": {"exists": False}}
+    if not remote.exists:
+        result["msg"] = "The object does not exist."
+        return result
+    result["msg"] = "Deleted the object."
+    if not module.check_mode:
+        with s3_errors("delete %s" % _url(remote), write=True):
+            client.delete_object(Bucket=remote.bucket, Key=remote.name)
+    return result
+
+
+def _readable_remote(client, params, key):
+    """The object to download, refused when this key cannot be the one it was written with."""
+    remote = remote_state.inspect(client, params["bucket"], params["object"], key)
+    if not remote.exists:
+        raise SsecError("%s does not exist. Check bucket and object, or upload it first with ssec.s3.object."
+                        % _url(remote))
+    if remote.encryption != SSE_C:
+        raise SsecError("%s is not SSE-C encrypted (%s): ssec.s3.download only fetches objects encrypted with a "
+                        "customer key. Encrypt it in place with ssec.s3.rekey (encrypt_plaintext: true), or "
+                        "upload it again with ssec.s3.object." % (_url(remote), remote.state))
+    if not remote.key_matches:
+        raise SsecError("%s is encrypted with another SSE-C key: this key (MD5 %s) does not open it. Give the key "
+                        "it was written with." % (_url(remote), key.md5))
+    if remote.digest_problem:
+        raise SsecError("%s: %s The download was not attempted; inspect the object with ssec.s3.object_info."
+                        % (_url(remote), remote.digest_problem))
+    return remote
+
+
+def _check_dest(dest):
+    if os.path.isdir(dest):
+        raise SsecError("dest %s is a directory. Give the path of the file to write, including its name." % dest)
+    directory = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(directory):
+        raise SsecError("The directory of dest, %s, does not exist. Create it first (ansible.builtin.file with "
+                        "state: directory)." % directory)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise SsecError("The directory of dest, %s, is not writable by this user. Fix its permissions or use "
+                        "become." % directory)
+
+
+def ensure_download(module) -> dict:
+    params = module.params
+    dest = params["dest"]
+    key = module.customer_key()
+    _check_dest(dest)
+    client = module.client(max_pool_connections=params["concurrency"] + 2)
+    remote = _readable_remote(client, params, key)
+
+    exists = os.path.exists(dest)
+    before_sha256, same = None, False
+    if exists:
+        local = transfer.Source(path=dest)
+        before_sha256 = local.sha256
+        same = transfer.same_content(client, remote, key, local)
+    download = not exists or (not same and params["force"])
+    if not exists:
+        message = "Downloaded and verified the object."
+    elif same:
+        message = "dest already holds the object's content."
+    elif params["force"]:
+        message = "Replaced dest with the object's content, verified."
+    else:
+        message = "dest differs from the object but force: false keeps it."
+
+    result = dict(_base_result(remote, key), changed=download, msg=message, dest=dest, size=remote.size,
+                  sha256=remote.sha256 or (before_sha256 if exists and same else None))
+    result["diff"] = {"before": {"exists": exists, "sha256": before_sha256},
+                      "after": {"exists": True, "sha256": result["sha256"] if not download else remote.sha256}}
+    if download and not module.check_mode:
+        temp_path = transfer.download_to_temp(client, remote, key, dest, params["concurrency"])
+        try:
+            if exists and params["backup"]:
+                result["backup_file"] = module.backup_local(dest)
+            if result["sha256"] is None:
+                result["sha256"] = transfer.sha256_file(temp_path)
+            module.atomic_move(temp_path, dest)
+        finally:
+            if os.path.exists(temp_path):
+                os.unlink(temp_path)
+    if exists or not module.check_mode:
+        file_args = module.load_file_common_arguments(params)
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=result["diff"])
+    return result
+
+
+def object_info(module) -> dict:
+    params = module.params
+    key = module.customer_key(required=False)
+    client = module.client()
+    remote = remote_state.inspect(client, params["bucket"], params["object"], key)
+    result = dict(_base_result(remote, key), changed=False, **remote.summary())
+    result["last_modified"] = remote.last_modified.isoformat() if remote.last_modified else None
+    result["storage_class"] = remote.storage_class
+    result["digest"] = "valid" if remote.sha256 else ("invalid" if remote.digest_problem else
+                                                     ("present" if remote.sealed_digest else "absent"))
+    result["msg"] = _describe(remote, key)
+    return result
+
+
+def _describe(remote, key):
+    if not remote.exists:
+        return "The object does not exist."
+    if remote.encryption != SSE_C:
+        return "The object exists and is not SSE-C encrypted (%s)." % remote.state
+    if key is None:
+        return "The object is SSE-C encrypted; give a key to check whether it is the right one."
+    if remote.key_matches:
+        return "The object is SSE-C encrypted with this key."
+    return "The object is SSE-C encrypted with another key."

@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What an object is, as far as a key holder can tell: one HEAD (two at most), no data read.
+
+Servers disagree on a key sent for an object that is not SSE-C encrypted
+(AWS and MinIO answer 400, SeaweedFS 200 without SSE-C headers), so the state
+is decided from the response headers, and an error only leads to a second
+HEAD without the key.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.ssec.s3.plugins.module_utils import digest
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, s3_errors
+
+ABSENT, PLAINTEXT, SSE_C = "absent", "none", "sse-c"
+# rclone keeps the plaintext MD5 of what it uploaded here (hex, unencrypted).
+RCLONE_MD5_METADATA = "md5chksum"
+
+
+class RemoteObject:
+    """The state of one object, relative to one key (or to no key)."""
+
+    def __init__(self, bucket, name, exists=False, encryption=ABSENT, key_matches=None, head=None, key=None):
+        self.bucket = bucket
+        self.name = name
+        self.exists = exists
+        self.encryption = encryption
+        self.key_matches = key_matches
+        head = head or {}
+        self.size = head.get("ContentLength")
+        self.content_type = head.get("ContentType")
+        self.last_modified = head.get("LastModified")
+        self.storage_class = head.get("StorageClass", "STANDARD") if exists else None
+        metadata = {name.lower(): value for name, value in (head.get("Metadata") or {}).items()}
+        self.sealed_digest = metadata.pop(digest.METADATA_NAME, None)
+        # User metadata without the collection's own digest entry; unknown (None) without a readable HEAD.
+        self.metadata = metadata if head else None
+        self.sha256 = None
+        self.digest_problem = None
+        if self.sealed_digest and key is not None and key_matches:
+            try:
+                self.sha256 = digest.unseal(key, self.sealed_digest)
+            except digest.DigestError as exc:
+                self.digest_problem = exc.message
+
+    @property
+    def state(self):
+        """``absent``, ``plaintext``, ``sse-c`` or the server-side encryption the server reports."""
+        if not self.exists:
+            return ABSENT
+        return "plaintext" if self.encryption == PLAINTEXT else self.encryption
+
+    @property
+    def rclone_md5(self):
+        return (self.metadata or {}).get(RCLONE_MD5_METADATA)
+
+    def summary(self):
+        """The before/after view of diff mode and of object_info: fingerprints, never key material."""
+        return {
+            "exists": self.exists,
+            "encryption": self.encryption if self.exists else None,
+            "key_matches": self.key_matches,
+            "size": self.size,
+            "sha256": self.sha256,
+            "content_type": self.content_type,
+            "metadata": self.metadata,
+        }
+
+
+def _key_md5s(header):
+    # SeaweedFS repeats the header ("X==, X=="): accept any number of identical values.
+    return {part.strip() for part in (header or "").split(",") if part.strip()}
+
+
+def _encryption(head):
+    if head.get("SSECustomerAlgorithm") or head.get("SSECustomerKeyMD5"):
+        return SSE_C
+    return head.get("ServerSideEncryption") or PLAINTEXT
+
+
+def _status(exc):
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
+def _head(client, bucket, name, key):
+    """(status, headers) of a HEAD; SDK errors other than an HTTP status become SsecError."""
+    from botocore.exceptions import ClientError
+
+    params = {"Bucket": bucket, "Key": name}
+    if key is not None:
+        params.update(key.request_params())
+    try:
+        return 200, client.head_object(**params)
+    except ClientError as exc:
+        return _status(exc), None
+    except Exception as exc:  # pylint: disable=broad-except
+        error = describe_exception(exc, "read the state of s3://%s/%s" % (bucket, name))
+    raise error
+
+
+def _fail(bucket, name, status, detail):
+    raise SsecError("Failed to read the state of s3://%s/%s (HTTP %s): %s" % (bucket, name, status, detail),
+                    status=status)
+
+
+def _check_bucket(client, bucket):
+    """A HEAD 404 has no body: tell a missing bucket from a missing object."""
+    with s3_errors("find bucket %s" % bucket):
+        client.head_bucket(Bucket=bucket)
+
+
+def inspect(client, bucket, name, key=None) -> RemoteObject:
+    status, head = _head(client, bucket, name, key)
+    if status == 404:
+        _check_bucket(client, bucket)
+        return RemoteObject(bucket, name)
+    if status == 200:
+        encryption = _encryption(head)
+        if encryption != SSE_C:
+            return RemoteObject(bucket, name, True, encryption, None, head)
+        if key is None:
+            return RemoteObject(bucket, name, True, SSE_C, None, head)
+        matches = _key_md5s(head.get("SSECustomerKeyMD5")) == {key.md5}
+        return RemoteObject(bucket, name, True, SSE_C, matches, head, key)
+    if status in (400, 403) and key is not None:
+        # Either not SSE-C (400 on AWS/MinIO) or SSE-C under another key (403): ask without the key.
+        plain_status, plain_head = _head(client, bucket, name, None)
+        if plain_status == 200 and _encryption(plain_head) != SSE_C:
+            return RemoteObject(bucket, name, True, _encryption(plain_head), None, plain_head)
+        if plain_status == 400:
+            return RemoteObject(bucket, name, True, SSE_C, False)
+        status = plain_status
+    if status == 400 and key is None:
+        # SSE-C objects refuse a HEAD without their key.
+        return RemoteObject(bucket, name, True, SSE_C, None)
+    if status == 403:
+        _fail(bucket, name, status, "access denied. Check that the credentials may read this bucket "
+                                    "(s3:GetObject) and that the access and secret keys are right.")
+    _fail(bucket, name, status, "unexpected answer from the server.")
+    return None  # not reached

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Moving data: local hashing, part sizes, encrypted upload, verified download, streamed compare.
+
+Transfers go through s3transfer (the engine of the aws cli and boto3), with the
+SSE-C parameters on every request, a part size that keeps every upload within
+1000 parts (Scaleway's limit), and memory bounded by concurrency x part size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+
+from ansible_collections.ssec.s3.plugins.module_utils import digest
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+
+MIB = 1024 * 1024
+MAX_PARTS = 1000
+DEFAULT_PART_SIZE = 8 * MIB
+_READ_SIZE = MIB
+# Memory for parts in flight: concurrency is lowered when parts are large.
+_MAX_BUFFERED = 256 * MIB
+
+
+def part_size(size, minimum=DEFAULT_PART_SIZE) -> int:
+    """Smallest whole-MiB part size >= ``minimum`` that needs at most 1000 parts."""
+    needed = max(minimum, -(-size // MAX_PARTS))
+    return -(-needed // MIB) * MIB
+
+
+def part_count(size, chunk) -> int:
+    return max(1, -(-size // chunk))
+
+
+def _hash_file(path, hasher) -> str:
+    buffer = memoryview(bytearray(_READ_SIZE))
+    with open(path, "rb", buffering=0) as handle:
+        for count in iter(lambda: handle.readinto(buffer), 0):
+            hasher.update(buffer[:count])
+    return hasher.hexdigest()
+
+
+def sha256_file(path) -> str:
+    return _hash_file(path, hashlib.sha256())
+
+
+def md5_file(path) -> str:
+    return _hash_file(path, hashlib.md5(usedforsecurity=False))
+
+
+class Source:
+    """What to upload: a local file or bytes given inline, with its size and plaintext SHA-256."""
+
+    def __init__(self, path=None, data=None):
+        self.path = path
+        self.data = data
+        if path is not None:
+            self.size = os.path.getsize(path)
+            self.sha256 = sha256_file(path)
+        else:
+            self.size = len(data)
+            self.sha256 = hashlib.sha256(data).hexdigest()
+
+    def open(self):
+        return open(self.path, "rb") if self.path is not None else io.BytesIO(self.data)
+
+    def md5(self):
+        if self.path is not None:
+            return md5_file(self.path)
+        return hashlib.md5(self.data, usedforsecurity=False).hexdigest()
+
+
+def _transfer_manager(client, chunk, concurrency):
+    from boto3.s3.transfer import TransferConfig, create_transfer_manager
+
+    concurrency = max(1, min(concurrency, _MAX_BUFFERED // chunk))
+    config = TransferConfig(
+        multipart_threshold=chunk,
+        multipart_chunksize=chunk,
+        max_concurrency=concurrency,
+        use_threads=True,
+    )
+    return create_transfer_manager(client, config)
+
+
+def upload(client, bucket, name, source, key, metadata=None, content_type=None, storage_class=None,
+           min_part_size=DEFAULT_PART_SIZE, concurrency=8) -> int:
+    """Upload ``source`` encrypted with ``key``, its sealed digest in the metadata; returns the part count.
+
+    s3transfer puts the key on every UploadPart and on Complete, and aborts a failed multipart upload.
+    """
+    chunk = part_size(source.size, min_part_size)
+    extra = dict(key.request_params())
+    extra["Metadata"] = dict(metadata or {}, **{digest.METADATA_NAME: digest.seal(key, source.sha256)})
+    if content_type:
+        extra["ContentType"] = content_type
+    if storage_class:
+        extra["StorageClass"] = storage_class
+    with s3_errors("upload s3://%s/%s" % (bucket, name), write=True):
+        with _transfer_manager(client, chunk, concurrency) as manager, source.open() as body:
+            manager.upload(body, bucket, name, extra_args=extra).result()
+    return part_count(source.size, chunk) if source.size > chunk else 1
+
+
+def download_to_temp(client, remote, key, dest, concurrency=8) -> str:
+    """Download into a new temp file beside ``dest``, verify, fsync; return its path.
+
+    The caller renames it into place. Any failure removes the temp file and leaves ``dest`` alone.
+    """
+    directory = os.path.dirname(os.path.abspath(dest))
+    fd, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(dest) + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            chunk = part_size(remote.size or 0)
+            with s3_errors("download s3://%s/%s" % (remote.bucket, remote.name)):
+                with _transfer_manager(client, chunk, concurrency) as manager:
+                    manager.download(remote.bucket, remote.name, handle,
+                                     extra_args=key.request_params() if key else {}).result()
+            handle.flush()
+            os.fsync(handle.fileno())
+        verify_download(temp_path, remote)
+    except BaseException:
+        os.unlink(temp_path)
+        raise
+    return temp_path
+
+
+def verify_download(path, remote) -> None:
+    """Check a downloaded file against what the object says it holds."""
+    size = os.path.getsize(path)
+    if remote.size is not None and size != remote.size:
+        raise SsecError("The download of s3://%s/%s is incomplete (%d of %d bytes); the destination was left "
+                        "untouched. Run the task again." % (remote.bucket, remote.name, size, remote.size))
+    if remote.sha256 is not None and sha256_file(path) != remote.sha256:
+        raise SsecError("The download of s3://%s/%s does not match the content digest stored with the object; "
+                        "the destination was left untouched. The object may have changed during the download "
+                        "(run the task again) or been altered on the server." % (remote.bucket, remote.name))
+    if remote.sha256 is None and remote.rclone_md5 and md5_file(path) != remote.rclone_md5:
+        raise SsecError("The download of s3://%s/%s does not match the MD5 rclone stored with the object; "
+                        "the destination was left untouched." % (remote.bucket, remote.name))
+
+
+def same_content(client, remote, key, local) -> bool:
+    """Does the object hold exactly the bytes of ``local`` (a Source or a local path)?
+
+    Cheapest evidence first: the sealed digest, then rclone's MD5, then a streamed comparison
+    (no temp file; stops at the first difference).
+    """
+    if not isinstance(local, Source):
+        local = Source(path=local)
+    if remote.size is not None and remote.size != local.size:
+        return False
+    if remote.sha256 is not None:
+        return remote.sha256 == local.sha256
+    if remote.rclone_md5:
+        return remote.rclone_md5 == local.md5()
+    return _stream_equal(client, remote, key, local)
+
+
+def _stream_equal(client, remote, key, local) -> bool:
+    params = {"Bucket": remote.bucket, "Key": remote.name}
+    if key is not None:
+        params.update(key.request_params())
+    with s3_errors("read s3://%s/%s to compare it" % (remote.bucket, remote.name)):
+        body = client.get_object(**params)["Body"]
+        try:
+            with local.open() as handle:
+                for chunk in body.iter_chunks(_READ_SIZE):
+                    if handle.read(len(chunk)) != chunk:
+                        return False
+                return handle.read(1) == b""
+        finally:
+            body.close()

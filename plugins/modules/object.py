@@ -1,0 +1,202 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: object
+short_description: Upload or delete one S3 object encrypted with a customer key (SSE-C)
+version_added: 0.1.0
+description:
+  - Uploads a file or inline content as one object encrypted with an SSE-C key, or deletes an object.
+  - Decides C(changed) exactly, without ETags (which say nothing about SSE-C content). Each object written
+    carries its plaintext SHA-256 encrypted under a key derived from the SSE-C key, in the user metadata entry
+    C(ssec-sha256), so a rerun compares it with the local data without reading the object.
+  - An object with the right key but no such digest (written by the aws cli, rclone or a console) is compared
+    by streaming it, or by rclone's C(md5chksum) metadata when present.
+  - An object encrypted with another key is never replaced unless O(overwrite=always).
+  - Large files are uploaded in parallel parts, the key on every part, with a part size that keeps every upload
+    within 1000 parts (the Scaleway limit). A failed multipart upload is aborted.
+author:
+  - ssec.s3 contributors
+options:
+  bucket:
+    description: Name of the bucket.
+    type: str
+    required: true
+  object:
+    description: Name (key) of the object in the bucket.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) uploads the data when the object is absent or differs.
+      - V(absent) deletes the object. An object this key does not open is deleted only with O(force=true).
+    type: str
+    default: present
+    choices: [present, absent]
+  src:
+    description:
+      - Path of the file to upload, on the host the module runs on.
+      - Exactly one of O(src), O(content) and O(content_base64) is needed with O(state=present).
+    type: path
+  content:
+    description: Text to upload (UTF-8). For secrets, put C(no_log: true) on the task.
+    type: str
+  content_base64:
+    description: Binary data to upload, as base64 text.
+    type: str
+  overwrite:
+    description:
+      - V(different) uploads when the content, the given O(metadata), O(content_type) or O(storage_class) differ,
+        or when the object is not SSE-C encrypted yet. It refuses to replace an object encrypted with another key.
+      - V(always) uploads in every case, also over an object encrypted with another key.
+      - V(never) never replaces an existing object.
+    type: str
+    default: different
+    choices: [different, always, never]
+  metadata:
+    description:
+      - User metadata of the object. Names are stored lowercase; values as text.
+      - When given, the object's metadata must equal it; when omitted, metadata is not compared and an upload
+        writes none.
+      - Metadata is B(not) encrypted by SSE-C. Never put secrets in it.
+    type: dict
+  content_type:
+    description:
+      - MIME type of the object. When omitted, it is guessed from the name of O(src), and not compared on reruns.
+    type: str
+  storage_class:
+    description: Storage class, for example V(STANDARD), V(ONEZONE_IA) or V(GLACIER). When omitted, the bucket's default.
+    type: str
+  force:
+    description: With O(state=absent), also delete an object that this key does not open (or that needs a key when none is given).
+    type: bool
+    default: false
+  part_size_mb:
+    description:
+      - Smallest part size of a multipart upload, in MiB. Files larger than one part are uploaded in parts.
+      - The part size grows with the file so that no upload needs more than 1000 parts.
+    type: int
+    default: 8
+  concurrency:
+    description: How many parts are transferred at once.
+    type: int
+    default: 8
+extends_documentation_fragment:
+  - ssec.s3.connection
+  - ssec.s3.key
+  - ssec.s3.attributes
+  - ssec.s3.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+notes:
+  - With O(state=present) a key is required; with O(state=absent) it is optional.
+seealso:
+  - module: ssec.s3.download
+  - module: ssec.s3.object_info
+  - module: ssec.s3.key
+"""
+
+EXAMPLES = r"""
+- name: Upload a release, encrypted with a key kept on the controller
+  ssec.s3.object:
+    endpoint_url: https://s3.fr-par.scw.cloud
+    bucket: artifacts
+    object: myapp/1.4.2/myapp.tar.gz
+    src: /srv/build/myapp.tar.gz
+    sse_customer_key: "{{ lookup('ssec.s3.key', 'keys/artifacts.key') }}"
+  no_log: true  # the task's options hold the key
+
+- name: Upload with a key file on the managed host, on Scaleway
+  ssec.s3.object:
+    provider: scaleway
+    region: fr-par
+    bucket: backups
+    object: "db/{{ inventory_hostname }}.sql.gz"
+    src: /var/backups/db.sql.gz
+    sse_customer_key_file: /etc/backup/ssec.key
+    metadata:
+      host: "{{ inventory_hostname }}"
+
+- name: Delete an object
+  ssec.s3.object:
+    bucket: artifacts
+    object: myapp/1.4.1/myapp.tar.gz
+    state: absent
+    sse_customer_key_file: /etc/backup/ssec.key
+"""
+
+RETURN = r"""
+bucket:
+  description: Name of the bucket.
+  returned: always
+  type: str
+object:
+  description: Name of the object.
+  returned: always
+  type: str
+sse_customer_key_md5:
+  description: Fingerprint of the key used (base64 of its MD5), never the key.
+  returned: always
+  type: str
+  sample: 9q2x0JHcgGt2ZqMkq5qiLQ==
+previous_state:
+  description: What the object was before the task, V(absent), V(plaintext), V(sse-c), or the server-side encryption the server reported.
+  returned: always
+  type: str
+  sample: absent
+size:
+  description: Size of the uploaded data in bytes.
+  returned: when O(state=present)
+  type: int
+sha256:
+  description: SHA-256 of the plaintext data.
+  returned: when O(state=present)
+  type: str
+parts:
+  description: How many parts the upload used (1 for a single request).
+  returned: when data was uploaded
+  type: int
+msg:
+  description: What the task did, in one sentence.
+  returned: always
+  type: str
+"""
+
+from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils.object_task import ensure_object
+
+
+def main():
+    module = SsecModule(
+        argument_spec={
+            "bucket": {"type": "str", "required": True},
+            "object": {"type": "str", "required": True},
+            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+            "src": {"type": "path"},
+            "content": {"type": "str"},
+            "content_base64": {"type": "str"},
+            "overwrite": {"type": "str", "default": "different", "choices": ["different", "always", "never"]},
+            "metadata": {"type": "dict"},
+            "content_type": {"type": "str"},
+            "storage_class": {"type": "str"},
+            "force": {"type": "bool", "default": False},
+            "part_size_mb": {"type": "int", "default": 8},
+            "concurrency": {"type": "int", "default": 8},
+        },
+        mutually_exclusive=[["src", "content", "content_base64"]],
+        supports_check_mode=True,
+    )
+    run_module(module, lambda: ensure_object(module))
+
+
+if __name__ == "__main__":
+    main()
