@@ -14,7 +14,7 @@ description:
   - A file may hold the 32 raw bytes (as C(openssl rand -out FILE 32) writes them), their base64 text,
     or 64 hexadecimal digits.
   - Relative paths are searched like the C(file) lookup does (the role's or playbook's C(files/) directory first).
-  - The result is key material. Put C(no_log: true) on tasks that use it.
+  - The result is key material. Put C(no_log=true) on tasks that use it.
 author:
   - ssec.s3 contributors
 options:

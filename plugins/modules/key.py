@@ -11,12 +11,12 @@ short_description: Create and keep an SSE-C key file
 version_added: 0.1.0
 description:
   - Creates a file holding a new random 32-byte SSE-C key, or keeps the key already there.
-  - An existing valid key is never replaced unless O(regenerate=always), and then a backup is kept:
+  - An existing valid key is never replaced unless O(regenerate=always), and then a backup is kept;
     a lost key means every object encrypted with it is lost.
   - A file at O(path) that is not a valid key (wrong size, not base64, unreadable) is never touched
     with O(regenerate=never); the task fails and says what is wrong.
   - Creation is safe when many processes create the same path at once (for example
-    C(delegate_to: localhost) without C(run_once)); they all end with, and report, one key.
+    C(delegate_to=localhost) without C(run_once)); they all end with, and report, one key.
   - The file mode defaults to C(0600) when O(mode) is not given.
   - Returns only the key fingerprint, never the key.
 author:

@@ -43,7 +43,7 @@ options:
       - Exactly one of O(src), O(content) and O(content_base64) is needed with O(state=present).
     type: path
   content:
-    description: Text to upload (UTF-8). For secrets, put C(no_log: true) on the task.
+    description: Text to upload (UTF-8). For secrets, put C(no_log=true) on the task.
     type: str
   content_base64:
     description: Binary data to upload, as base64 text.
