@@ -128,12 +128,6 @@ def s3_client(params: dict, max_pool_connections=10, environ=None):
     from botocore.config import Config
 
     settings = resolve_settings(params, environ)
-    session = boto3.session.Session(
-        aws_access_key_id=settings["access_key"],
-        aws_secret_access_key=settings["secret_key"],
-        aws_session_token=settings["session_token"],
-        profile_name=settings["profile"],
-    )
     config = Config(
         region_name=settings["region"],
         signature_version="s3v4",
@@ -148,4 +142,11 @@ def s3_client(params: dict, max_pool_connections=10, environ=None):
         response_checksum_validation="when_required",
     )
     with s3_errors("create the S3 client"):
+        # Inside the boundary: an unknown profile raises here (botocore's ProfileNotFound).
+        session = boto3.session.Session(
+            aws_access_key_id=settings["access_key"],
+            aws_secret_access_key=settings["secret_key"],
+            aws_session_token=settings["session_token"],
+            profile_name=settings["profile"],
+        )
         return session.client("s3", endpoint_url=settings["endpoint_url"], verify=settings["verify"], config=config)

@@ -62,7 +62,7 @@ def unseal(key, token) -> str:
         raise DigestError("The stored content digest has an unknown format (%s): it was not written "
                           "by this version of ssec.s3." % version[:8])
     try:
-        sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        sealed = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise DigestError("The stored content digest is not valid base64: it has been altered.") from None
     if len(sealed) != _NONCE_LENGTH + _DIGEST_LENGTH + 16:

@@ -114,9 +114,10 @@ def describe_client_error(exc, action, write=False) -> SsecError:
     error = exc.response.get("Error", {})
     code = error.get("Code")
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    detail = error.get("Message") or code or "HTTP %s" % status
+    detail = (error.get("Message") or code or "").rstrip(".")
     hint = _CODE_HINTS.get(code) or _http_hint(status, write)
-    message = "Failed to %s: %s (HTTP %s)." % (action, detail, status)
+    message = "Failed to %s: %s (HTTP %s)." % (action, detail, status) if detail else \
+        "Failed to %s (HTTP %s)." % (action, status)
     if hint:
         message += " " + hint
     return SsecError(message, code=code, status=status)
@@ -159,4 +160,9 @@ def s3_errors(action, write=False):
         error = describe_exception(exc, action, write)
     else:
         return
-    raise error
+    # Raised here, the error would still get the original as __context__ (the with statement is
+    # handling it), and a traceback would print it: drop the link once the raise has set it.
+    try:
+        raise error from None
+    finally:
+        error.__context__ = None

@@ -13,11 +13,13 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+import time
 
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import (
     InvalidKeyError,
     encode_key_file,
+    key_file_shape_problem,
     parse_key_file_bytes,
     MAX_KEY_FILE_SIZE,
 )
@@ -53,9 +55,9 @@ def inspect_key_file(path) -> KeyFileState:
     except OSError as exc:
         return KeyFileState(exists=True, problem="it cannot be read (%s)" % exc.strerror)
     try:
-        key, key_format = parse_key_file_bytes(data, "it")
-    except InvalidKeyError as exc:
-        return KeyFileState(exists=True, problem=exc.message)
+        key, key_format = parse_key_file_bytes(data)
+    except InvalidKeyError:
+        return KeyFileState(exists=True, problem=key_file_shape_problem(len(data)))
     return KeyFileState(exists=True, key=key, key_format=key_format)
 
 
@@ -123,7 +125,12 @@ def _create_exclusive(path, key, key_format):
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        # The winner may not have written its key yet: give it a moment before judging the file.
+        deadline = time.monotonic() + 2
         state = inspect_key_file(path)
+        while state.key is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            state = inspect_key_file(path)
         if state.key is None:
             raise SsecError("%s appeared while the key was being created, and %s. It was left untouched."
                             % (path, state.problem)) from None

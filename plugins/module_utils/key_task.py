@@ -35,7 +35,7 @@ def plan_key_file(state: KeyFileState, key_format, regenerate) -> str:
         raise SsecError(
             "The file at path exists but is not a usable SSE-C key: %s. It was left untouched. "
             "Point path to another file, or set regenerate: always to replace it (a backup is kept)."
-            % state.problem.rstrip(".")
+            % state.problem
         )
     return KEEP if state.format == key_format else CONVERT
 

@@ -21,6 +21,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, r
 KEY_LENGTH = 32
 ALGORITHM = "AES256"
 _HEX_DIGITS = frozenset(string.hexdigits.encode())
+_MD5_B64_LENGTH = 24
 # Longer than any valid key file (64 hex digits plus line ends); a bigger file is reported by size.
 MAX_KEY_FILE_SIZE = 4096
 
@@ -112,6 +113,12 @@ def key_from_base64(text, what="sse_customer_key") -> CustomerKey:
     return CustomerKey(raw)
 
 
+def key_file_shape_problem(size) -> str:
+    """Why ``size`` bytes cannot be a key file (the content itself is never described)."""
+    return ("it holds %d bytes, which is neither a raw key (exactly %d bytes, as 'openssl rand -out FILE 32' "
+            "writes), base64 text of 32 bytes, nor 64 hex digits" % (size, KEY_LENGTH))
+
+
 def parse_key_file_bytes(data: bytes, what="the key file"):
     """Key file contents -> (key, format): 32 raw bytes, base64 text, or 64 hex digits."""
     if len(data) == KEY_LENGTH:
@@ -123,10 +130,8 @@ def parse_key_file_bytes(data: bytes, what="the key file"):
         return key_from_base64(text, what), "base64"
     except InvalidKeyError:
         raise InvalidKeyError(
-            "%s holds %d bytes, which is neither a raw key (exactly %d bytes, as "
-            "'openssl rand -out FILE 32' writes), base64 of 32 bytes, nor 64 hex digits. "
-            "Point to the right file, or create a key with the ssec.s3.key module."
-            % (what, len(data), KEY_LENGTH)
+            "%s is not an SSE-C key: %s. Point to the right file, or create a key with the ssec.s3.key module."
+            % (what, key_file_shape_problem(len(data)))
         ) from None
 
 
@@ -157,12 +162,20 @@ def check_md5(key: CustomerKey, expected_md5, what="sse_customer_key_md5") -> No
     """Catch the wrong key before any request: compare with the fingerprint the user expects."""
     if expected_md5 is None:
         return
-    if not hmac.compare_digest(key.md5.encode(), str(expected_md5).strip().encode()):
+    expected = str(expected_md5).strip()
+    if hmac.compare_digest(key.md5.encode(), expected.encode()):
+        return
+    if len(expected) != _MD5_B64_LENGTH:
+        # Not a fingerprint at all (maybe a key pasted into the wrong option): never echo it.
         raise InvalidKeyError(
-            "%s does not match the key: the key given has MD5 %s, but %s was expected. "
-            "Use the key that belongs to this fingerprint, or correct %s."
-            % (what, key.md5, expected_md5, what)
+            "%s is not a key fingerprint: it should be the %d-character base64 of the key's MD5, as "
+            "'openssl dgst -md5 -binary KEYFILE | base64' prints. The key given has MD5 %s."
+            % (what, _MD5_B64_LENGTH, key.md5)
         )
+    raise InvalidKeyError(
+        "%s does not match the key: the key given has MD5 %s, but %s was expected. "
+        "Use the key that belongs to this fingerprint, or correct %s." % (what, key.md5, expected, what)
+    )
 
 
 def key_argument_spec(prefix="") -> dict:

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures shared by the unit tests: a hermetic environment, no network, a key-leak check."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from ansible_collections.ssec.s3.plugins.module_utils.errors import secret_forms
+
+# Prefixes of the environment variables the collection (or boto3 behind it) reads.
+_ENV_PREFIXES = ("AWS_", "SCW_", "BOTO_")
+
+
+@pytest.fixture(autouse=True)
+def hermetic_environment(monkeypatch, tmp_path):
+    """No test sees the developer's credentials, profiles or endpoints."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+class NetworkUsed(AssertionError):
+    pass
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test on any attempt to resolve a name or open a connection."""
+
+    def refuse(*args, **kwargs):
+        raise NetworkUsed("a unit test tried to use the network: %r" % (args,))
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture
+def assert_no_key_material():
+    """``check(text, raw)`` fails if ``text`` holds any textual form of the key bytes ``raw``.
+
+    The failure names the kind of form found, never the form itself.
+    """
+
+    def check(text, raw):
+        if not raw:
+            return  # nothing to leak
+        text = str(text)
+        leaked = sorted(
+            ("form #%d (%d chars)" % (number, len(form)))
+            for number, form in enumerate(sorted(secret_forms(raw)))
+            if form in text
+        )
+        assert not leaked, "key material found in the text: %s" % ", ".join(leaked)
+
+    return check
