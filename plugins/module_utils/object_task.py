@@ -234,10 +234,17 @@ def object_info(module) -> dict:
     result = dict(_base_result(remote, key), changed=False, **remote.summary())
     result["last_modified"] = remote.last_modified.isoformat() if remote.last_modified else None
     result["storage_class"] = remote.storage_class
-    result["digest"] = "valid" if remote.sha256 else ("invalid" if remote.digest_problem else
-                                                     ("present" if remote.sealed_digest else "absent"))
+    result["digest"] = _digest_state(remote)
     result["msg"] = _describe(remote, key)
     return result
+
+
+def _digest_state(remote):
+    if remote.sha256:
+        return "valid"
+    if remote.digest_problem:
+        return "invalid"
+    return "present" if remote.sealed_digest else "absent"
 
 
 def _describe(remote, key):

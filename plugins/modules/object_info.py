@@ -110,7 +110,9 @@ sha256:
   returned: always
   type: str
 digest:
-  description: State of the encrypted content digest, V(valid), V(invalid) (altered, or sealed under another key), V(present) (not checked without the key) or V(absent).
+  description:
+    - State of the encrypted content digest, V(valid), V(invalid) (altered, or sealed under another key),
+      V(present) (not checked without the key) or V(absent).
   returned: always
   type: str
 msg:
