@@ -1,0 +1,36 @@
+"""Fixtures that give the functional tests a real HTTPS S3 service (SeaweedFS)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# s3service.py lives in tests/support, which is not a package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+
+from s3service import S3Service  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope="session")
+def s3service():
+    """One started S3Service shared by the whole session; stopped at the end.
+
+    Don't kill or restart it in a test: use ``s3service_factory`` for that.
+    """
+    with S3Service() as service:
+        yield service
+
+
+@pytest.fixture
+def s3service_factory():
+    """Make extra S3Service objects (not started); all are stopped after the test."""
+    made = []
+
+    def make(**kwargs):
+        service = S3Service(**kwargs)
+        made.append(service)
+        return service
+
+    yield make
+    for service in made:
+        service.stop()

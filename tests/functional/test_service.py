@@ -1,0 +1,407 @@
+"""Prove that the S3 test service is real: HTTPS, enforced credentials, SSE-C, clean stop."""
+
+import json
+import os
+import secrets
+import signal
+import socket
+import ssl
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError, SSLError
+
+import s3service as s3mod
+from s3service import S3Service, S3ServiceError, pid_is_running, port_is_open
+
+SCRIPT = Path(s3mod.__file__).resolve()
+NO_RETRY = Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+
+
+def _status(error: ClientError) -> int:
+    return error.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def _grpc_sockets(ports: dict) -> list:
+    names = [f"/tmp/seaweedfs-{name}-grpc-{ports[name + '_grpc']}.sock" for name in s3mod.PAIRED_SERVICES]
+    return [name for name in names if os.path.exists(name)]
+
+
+def _assert_gone(pid: int, ports: dict) -> None:
+    assert not pid_is_running(pid), f"weed pid {pid} still running"
+    for name, port in ports.items():
+        assert not port_is_open(port), f"port {name}={port} still open"
+    assert not _grpc_sockets(ports)
+
+
+def _sse_c_args(key: bytes) -> dict:
+    # boto3 base64-encodes the key and adds its MD5.
+    return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
+
+
+# --- the shared service ---------------------------------------------------------
+
+
+def test_https_put_get_with_ca(s3service):
+    assert s3service.endpoint_url.startswith("https://127.0.0.1:")
+    client = s3service.client()
+    client.put_object(Bucket=s3service.buckets[0], Key="service-tests/hello.txt", Body=b"hello over https")
+    body = client.get_object(Bucket=s3service.buckets[0], Key="service-tests/hello.txt")["Body"].read()
+    assert body == b"hello over https"
+    names = {bucket["Name"] for bucket in client.list_buckets()["Buckets"]}
+    assert {"ssec-test", "ssec-other"} <= names
+
+
+def test_localhost_name_is_in_certificate(s3service):
+    url = s3service.endpoint_url.replace("127.0.0.1", "localhost")
+    client = s3service.client(endpoint_url=url)
+    client.head_bucket(Bucket=s3service.buckets[1])
+
+
+def test_anonymous_request_is_forbidden(s3service):
+    anonymous = s3service.client(config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+    bucket = s3service.buckets[0]
+    with pytest.raises(ClientError) as put_error:
+        anonymous.put_object(Bucket=bucket, Key="anon.txt", Body=b"x")
+    assert _status(put_error.value) == 403
+    with pytest.raises(ClientError) as list_error:
+        anonymous.list_objects_v2(Bucket=bucket)
+    assert _status(list_error.value) == 403
+
+    # The same with a bare HTTPS request, no AWS library involved.
+    context = ssl.create_default_context(cafile=s3service.ca_file)
+    with pytest.raises(urllib.error.HTTPError) as raw_error:
+        urllib.request.urlopen(f"{s3service.endpoint_url}/{bucket}/service-tests/hello.txt", context=context, timeout=10)
+    assert raw_error.value.code == 403
+
+
+def test_wrong_secret_is_forbidden(s3service):
+    client = s3service.client(aws_secret_access_key="wrong" + s3service.secret_key, config=NO_RETRY)
+    with pytest.raises(ClientError) as error:
+        client.list_objects_v2(Bucket=s3service.buckets[0])
+    assert _status(error.value) == 403
+    assert error.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_unknown_access_key_is_forbidden(s3service):
+    client = s3service.client(aws_access_key_id="AKNOBODY" + secrets.token_hex(4).upper(), config=NO_RETRY)
+    with pytest.raises(ClientError) as error:
+        client.put_object(Bucket=s3service.buckets[0], Key="x", Body=b"x")
+    assert _status(error.value) == 403
+
+
+def test_untrusted_ca_fails_verification(s3service):
+    client = s3service.client(verify=s3service.untrusted_ca_file, config=NO_RETRY)
+    with pytest.raises(SSLError):
+        client.head_bucket(Bucket=s3service.buckets[0])
+
+    context = ssl.create_default_context(cafile=s3service.untrusted_ca_file)
+    port = s3service.ports["s3_https"]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            context.wrap_socket(sock, server_hostname="127.0.0.1")
+
+
+def test_plain_http_port_serves_s3_with_auth(s3service):
+    # Tests that prove clients refuse http:// need a real plain HTTP S3 there.
+    assert s3service.plain_http_endpoint_url.startswith("http://127.0.0.1:")
+    client = s3service.client(endpoint_url=s3service.plain_http_endpoint_url, verify=None)
+    client.head_bucket(Bucket=s3service.buckets[0])
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"{s3service.plain_http_endpoint_url}/{s3service.buckets[0]}", timeout=10)
+    assert error.value.code == 403
+
+
+def test_sse_c_put_head_get(s3service):
+    client = s3service.client()
+    bucket, key = s3service.buckets[0], "service-tests/sse-c.bin"
+    customer_key = secrets.token_bytes(32)
+    body = secrets.token_bytes(1000)
+
+    client.put_object(Bucket=bucket, Key=key, Body=body, **_sse_c_args(customer_key))
+    head = client.head_object(Bucket=bucket, Key=key, **_sse_c_args(customer_key))
+    assert head["SSECustomerAlgorithm"] == "AES256"
+    assert head["ContentLength"] == len(body)
+    got = client.get_object(Bucket=bucket, Key=key, **_sse_c_args(customer_key))["Body"].read()
+    assert got == body
+
+    with pytest.raises(ClientError) as error:
+        client.head_object(Bucket=bucket, Key=key)
+    assert _status(error.value) == 400
+
+
+def test_tls_files(s3service):
+    workdir = Path(s3service.workdir)
+    for name in ("ca.key", "server.key"):
+        mode = stat.S_IMODE((workdir / "tls" / name).stat().st_mode)
+        assert mode == 0o600, f"{name} has mode {oct(mode)}"
+    assert stat.S_IMODE(s3service.s3_config_file.stat().st_mode) == 0o600
+    assert Path(s3service.ca_file).read_bytes() != Path(s3service.untrusted_ca_file).read_bytes()
+
+
+def test_integration_config_and_env(s3service, tmp_path):
+    path = tmp_path / "integration_config.yml"
+    s3service.write_integration_config(path)
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert config == {
+        "s3_endpoint_url": s3service.endpoint_url,
+        "s3_plain_http_endpoint_url": s3service.plain_http_endpoint_url,
+        "s3_ca_bundle": s3service.ca_file,
+        "s3_untrusted_ca_bundle": s3service.untrusted_ca_file,
+        "s3_access_key": s3service.access_key,
+        "s3_secret_key": s3service.secret_key,
+        "s3_region": s3service.region,
+        "s3_bucket": "ssec-test",
+        "s3_other_bucket": "ssec-other",
+    }
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    env = s3service.env()
+    assert env["AWS_ACCESS_KEY_ID"] == s3service.access_key
+    assert env["AWS_SECRET_ACCESS_KEY"] == s3service.secret_key
+    assert env["AWS_CA_BUNDLE"] == env["SSEC_TEST_CA_BUNDLE"] == s3service.ca_file
+    assert env["AWS_ENDPOINT_URL"] == env["SSEC_TEST_ENDPOINT_URL"] == s3service.endpoint_url
+    assert env["AWS_DEFAULT_REGION"] == s3service.region
+    assert env["SSEC_TEST_BUCKET"] == "ssec-test"
+    assert env["SSEC_TEST_OTHER_BUCKET"] == "ssec-other"
+    assert all(isinstance(value, str) for value in env.values())
+
+
+def test_aws_cli_with_env(s3service, tmp_path):
+    """An independent client configured only through env() works."""
+    aws = Path(sys.executable).parent / "aws"
+    if not aws.exists():
+        pytest.skip("aws CLI not installed")
+    source = tmp_path / "cli.txt"
+    source.write_bytes(b"from the aws cli")
+    env = {**os.environ, **s3service.env()}
+    target = f"s3://{s3service.buckets[1]}/service-tests/cli.txt"
+    subprocess.run([str(aws), "s3", "cp", str(source), target], env=env, check=True, capture_output=True)
+    got = s3service.client().get_object(Bucket=s3service.buckets[1], Key="service-tests/cli.txt")["Body"].read()
+    assert got == b"from the aws cli"
+
+
+# --- services of their own --------------------------------------------------------
+
+
+def test_stop_leaves_nothing_behind(s3service_factory):
+    service = s3service_factory()
+    started = time.monotonic()
+    service.start()
+    print(f"start to ready: {time.monotonic() - started:.2f} s")
+    pid, ports, workdir = service.pid, dict(service.ports), Path(service.workdir)
+    assert pid_is_running(pid)
+    assert port_is_open(ports["s3_https"])
+    assert _grpc_sockets(ports)  # weed does create them while it runs
+
+    stopping = time.monotonic()
+    service.stop()
+    print(f"stop: {time.monotonic() - stopping:.2f} s")
+    assert time.monotonic() - stopping < s3mod.STOP_TIMEOUT + 2
+    _assert_gone(pid, ports)
+    assert not Path(f"/proc/{pid}").exists()
+    assert not workdir.exists()
+    service.stop()  # a second stop is harmless
+
+
+def test_kill_and_restart_keep_objects(s3service_factory, tmp_path):
+    workdir = tmp_path / "svc"
+    service = s3service_factory(workdir=workdir)
+    service.start()
+    client = service.client()
+    bucket = service.buckets[0]
+    customer_key = secrets.token_bytes(32)
+    client.put_object(Bucket=bucket, Key="plain.txt", Body=b"survives")
+    client.put_object(Bucket=bucket, Key="secret.txt", Body=b"survives too", **_sse_c_args(customer_key))
+    endpoint, old_pid, ports = service.endpoint_url, service.pid, dict(service.ports)
+
+    service.kill()
+    _assert_gone(old_pid, ports)
+
+    started = time.monotonic()
+    service.restart()
+    print(f"restart after kill to ready: {time.monotonic() - started:.2f} s")
+    assert service.endpoint_url == endpoint and service.pid != old_pid
+    assert client.get_object(Bucket=bucket, Key="plain.txt")["Body"].read() == b"survives"
+    got = client.get_object(Bucket=bucket, Key="secret.txt", **_sse_c_args(customer_key))["Body"].read()
+    assert got == b"survives too"
+
+    service.restart()  # graceful this time
+    assert client.get_object(Bucket=bucket, Key="plain.txt")["Body"].read() == b"survives"
+
+    pid = service.pid
+    service.stop()
+    _assert_gone(pid, ports)
+    assert workdir.exists()  # given by the caller: kept
+
+
+def test_dead_weed_fails_fast_with_log(s3service_factory, tmp_path):
+    fake = tmp_path / "weed"
+    fake.write_text("#!/bin/sh\necho 'fake weed says no' >&2\nexit 3\n", encoding="utf-8")
+    fake.chmod(0o755)
+    service = s3service_factory(weed=str(fake))
+    started = time.monotonic()
+    with pytest.raises(S3ServiceError, match="exited with code 3") as error:
+        service.start()
+    assert time.monotonic() - started < 10
+    assert "fake weed says no" in str(error.value)
+
+
+def test_startup_timeout_reports_log_and_kills(s3service_factory, tmp_path):
+    fake = tmp_path / "weed"
+    fake.write_text("#!/bin/sh\necho 'fake weed hangs'\nexec sleep 60\n", encoding="utf-8")
+    fake.chmod(0o755)
+    service = s3service_factory(weed=str(fake), startup_timeout=2)
+    with pytest.raises(S3ServiceError, match="not ready") as error:
+        service.start()
+    assert "fake weed hangs" in str(error.value)
+    assert service.pid is None and not service.is_running()
+
+
+# --- CLI -------------------------------------------------------------------------
+
+
+def _cli(*args, **kwargs):
+    return subprocess.run([sys.executable, str(SCRIPT), *args], check=False, **kwargs)
+
+
+CHILD_CHECK = """
+import os, sys, boto3
+c = boto3.client("s3")  # endpoint, CA, region and keys all from the environment
+c.put_object(Bucket=os.environ["SSEC_TEST_BUCKET"], Key="from-child", Body=b"child")
+print(os.environ["SSEC_TEST_WEED_PID"])
+sys.exit(7)
+"""
+
+
+def test_cli_run_passes_env_and_exit_code(tmp_path):
+    config = tmp_path / "integration_config.yml"
+    result = _cli("run", "--config", str(config), "--", sys.executable, "-c", CHILD_CHECK,
+                  capture_output=True, text=True, timeout=120)
+    assert result.returncode == 7, result.stderr
+    pid = int(result.stdout.strip())
+    assert not pid_is_running(pid)
+    assert yaml.safe_load(config.read_text(encoding="utf-8"))["s3_bucket"] == "ssec-test"
+
+
+def test_cli_run_stops_weed_on_sigterm():
+    child = "import os, sys, time; print(os.environ['SSEC_TEST_WEED_PID'], flush=True); time.sleep(60)"
+    with subprocess.Popen([sys.executable, str(SCRIPT), "run", "--", sys.executable, "-c", child],
+                          stdout=subprocess.PIPE, text=True) as cli:
+        pid = int(cli.stdout.readline())
+        assert pid_is_running(pid)
+        cli.send_signal(signal.SIGTERM)
+        assert cli.wait(timeout=30) == 128 + signal.SIGTERM
+    assert not pid_is_running(pid)
+
+
+def test_cli_start_and_stop_detached(tmp_path):
+    state_dir = tmp_path / "state"
+    config = tmp_path / "config.yml"
+    result = _cli("start", "--state-dir", str(state_dir), "--config", str(config),
+                  capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "export AWS_ENDPOINT_URL=" in result.stdout
+    state = json.loads((state_dir / "state.json").read_text(encoding="utf-8"))
+    try:
+        # The CLI has exited; weed must still serve.
+        assert pid_is_running(state["pid"])
+        service = S3Service.from_state(state)
+        service.client().put_object(Bucket=state["buckets"][0], Key="detached", Body=b"ok")
+        assert yaml.safe_load(config.read_text(encoding="utf-8"))["s3_endpoint_url"] == state["endpoint_url"]
+    finally:
+        stopped = _cli("stop", "--state-dir", str(state_dir), capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 0, stopped.stderr
+    _assert_gone(state["pid"], {k: int(v) for k, v in state["ports"].items()})
+    assert not state_dir.exists()
+    # Stopping again is a no-op.
+    assert _cli("stop", "--state-dir", str(state_dir), capture_output=True).returncode == 0
+
+
+# --- no orphans ----------------------------------------------------------------------
+
+STARTER = """
+import sys, time
+sys.path.insert(0, {support!r})
+from s3service import S3Service
+service = S3Service()
+service.start()
+print(service.pid, service.workdir, flush=True)
+if sys.argv[1] == "hang":
+    time.sleep(60)
+# "exit": leave without calling stop()
+"""
+
+
+def _starter(mode):
+    code = STARTER.format(support=str(SCRIPT.parent))
+    return subprocess.Popen([sys.executable, "-c", code, mode], stdout=subprocess.PIPE, text=True)
+
+
+def _wait_not_running(pid, timeout=15):
+    deadline = time.monotonic() + timeout
+    while pid_is_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not pid_is_running(pid)
+
+
+def test_weed_dies_when_its_starter_is_killed():
+    with _starter("hang") as starter:
+        pid_text, workdir = starter.stdout.readline().split()
+        pid = int(pid_text)
+        ports = json.loads((Path(workdir) / s3mod.SERVICE_FILE).read_text(encoding="utf-8"))["ports"]
+        assert pid_is_running(pid)
+        starter.kill()  # SIGKILL: no cleanup code runs in the starter
+        starter.wait()
+    assert _wait_not_running(pid)
+    # Nobody cleaned up; the next service start sweeps what is left.
+    assert Path(workdir).exists()
+    assert workdir in s3mod.sweep_stale_workdirs()
+    assert not Path(workdir).exists()
+    assert not _grpc_sockets(ports)
+
+
+def test_forgotten_service_is_stopped_at_exit():
+    with _starter("exit") as starter:
+        pid_text, workdir = starter.stdout.readline().split()
+        assert starter.wait(timeout=30) == 0
+    assert not pid_is_running(int(pid_text))
+    assert not Path(workdir).exists()
+
+
+def test_cli_run_missing_command():
+    result = _cli("run", "--", "/nonexistent/command", capture_output=True, text=True, timeout=120)
+    assert result.returncode == 127
+
+
+def test_port_taken_at_startup_is_retried(s3service_factory, monkeypatch):
+    """A port grabbed between our check and weed's bind makes start() pick new ports."""
+    real_pick = s3mod.pick_ports
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        busy = blocker.getsockname()[1]
+        calls = []
+
+        def pick_with_busy_port_first():
+            ports = real_pick()
+            if not calls:
+                ports["s3_https"] = busy
+            calls.append(ports)
+            return ports
+
+        monkeypatch.setattr(s3mod, "pick_ports", pick_with_busy_port_first)
+        service = s3service_factory()
+        service.start()
+    assert len(calls) == 2
+    assert service.ports["s3_https"] != busy
+    service.client().head_bucket(Bucket=service.buckets[0])
