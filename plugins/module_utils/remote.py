@@ -11,11 +11,14 @@ HEAD without the key.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from ansible_collections.ssec.s3.plugins.module_utils import digest
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, s3_errors
 
 ABSENT, PLAINTEXT, SSE_C = "absent", "none", "sse-c"
-# rclone keeps the plaintext MD5 of what it uploaded here (hex, unencrypted).
+# rclone keeps the plaintext MD5 of what it uploaded here (base64 of the binary MD5, unencrypted).
 RCLONE_MD5_METADATA = "md5chksum"
 
 
@@ -32,7 +35,8 @@ class RemoteObject:
         self.size = head.get("ContentLength")
         self.content_type = head.get("ContentType")
         self.last_modified = head.get("LastModified")
-        self.storage_class = head.get("StorageClass", "STANDARD") if exists else None
+        # Unknown (None) without a readable HEAD (an SSE-C object asked without its key), not a guess.
+        self.storage_class = head.get("StorageClass", "STANDARD") if head else None
         metadata = {name.lower(): value for name, value in (head.get("Metadata") or {}).items()}
         self.sealed_digest = metadata.pop(digest.METADATA_NAME, None)
         # User metadata without the collection's own digest entry; unknown (None) without a readable HEAD.
@@ -54,7 +58,8 @@ class RemoteObject:
 
     @property
     def rclone_md5(self):
-        return (self.metadata or {}).get(RCLONE_MD5_METADATA)
+        """rclone's plaintext MD5 as lowercase hex, or None when absent or not an MD5."""
+        return _md5_hex((self.metadata or {}).get(RCLONE_MD5_METADATA))
 
     def summary(self):
         """The before/after view of diff mode and of object_info: fingerprints, never key material."""
@@ -67,6 +72,21 @@ class RemoteObject:
             "content_type": self.content_type,
             "metadata": self.metadata,
         }
+
+
+def _md5_hex(value):
+    # rclone writes base64 of the 16-byte MD5; accept 32 hex digits too. Anything else is ignored.
+    value = (value or "").strip()
+    if len(value) == 32:
+        try:
+            return bytes.fromhex(value).hex()
+        except ValueError:
+            pass
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 16 else None
 
 
 def _key_md5s(header):

@@ -21,14 +21,17 @@ from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s
 MIB = 1024 * 1024
 MAX_PARTS = 1000
 DEFAULT_PART_SIZE = 8 * MIB
+# S3's smallest part (all but the last): s3transfer raises a smaller chunk size to it anyway,
+# so the part count must be computed from it too.
+MIN_PART_SIZE = 5 * MIB
 _READ_SIZE = MIB
 # Memory for parts in flight: concurrency is lowered when parts are large.
 _MAX_BUFFERED = 256 * MIB
 
 
 def part_size(size, minimum=DEFAULT_PART_SIZE) -> int:
-    """Smallest whole-MiB part size >= ``minimum`` that needs at most 1000 parts."""
-    needed = max(minimum, -(-size // MAX_PARTS))
+    """Smallest whole-MiB part size >= ``minimum`` (and >= S3's 5 MiB) that needs at most 1000 parts."""
+    needed = max(minimum, MIN_PART_SIZE, -(-size // MAX_PARTS))
     return -(-needed // MIB) * MIB
 
 

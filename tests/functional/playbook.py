@@ -1,0 +1,248 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers of the functional tests: run ssec.s3 tasks through a real ``ansible-playbook``,
+drive the independent clients (aws cli, rclone), make SSE-C keys.
+
+``run_tasks(service, tasks, workdir)`` writes a one-play playbook (as JSON,
+which is YAML) for ``localhost`` with ``-c local``, with the connection options
+of the service set once through ``module_defaults`` for ``group/ssec.s3.s3``.
+Every task is registered and run with ``ignore_errors``; a last task writes all
+registered results as JSON into a file, which is returned parsed, one result
+per task, in order.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Environment variables that would give the modules or the clients credentials,
+# endpoints or profiles other than the test service's.
+_FOREIGN_ENV_PREFIXES = ("AWS_", "SCW_", "BOTO_", "RCLONE_")
+PLAYBOOK_TIMEOUT = 1800
+
+
+class PlaybookError(AssertionError):
+    """ansible-playbook failed, or a task failed that was expected to succeed."""
+
+
+def venv_bin(name: str) -> str:
+    """A program of the test venv (next to the running Python), else from PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(name)
+    if not found:
+        pytest.fail("%s not found next to %s or on PATH (see tests/requirements.txt)" % (name, sys.executable))
+    return found
+
+
+def collections_path() -> str:
+    """ANSIBLE_COLLECTIONS_PATH from the environment (CI sets it to a copy), else the dev symlink tree."""
+    return os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(REPO_ROOT / ".build" / "dev")
+
+
+def clean_env(extra: dict | None = None) -> dict:
+    """This process's environment without any AWS/Scaleway/rclone settings, plus ``extra``."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(_FOREIGN_ENV_PREFIXES)}
+    env.update(extra or {})
+    return env
+
+
+# --------------------------------------------------------------------------
+# Keys
+# --------------------------------------------------------------------------
+
+
+class Key:
+    """A 32-byte SSE-C key in a raw key file, with the encodings the clients want."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.raw = os.urandom(32)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(self.raw)
+
+    @property
+    def b64(self) -> str:
+        return base64.b64encode(self.raw).decode("ascii")
+
+    @property
+    def md5_b64(self) -> str:
+        return base64.b64encode(hashlib.md5(self.raw).digest()).decode("ascii")
+
+    def boto3_params(self) -> dict:
+        """SSE-C parameters for boto3 (raw bytes: botocore encodes them and computes the MD5)."""
+        return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": self.raw}
+
+
+def random_file(path: Path, size: int) -> Path:
+    path = Path(path)
+    with open(path, "wb") as handle:
+        remaining = size
+        while remaining:
+            block = os.urandom(min(remaining, 4 * 1024 * 1024))
+            handle.write(block)
+            remaining -= len(block)
+    return path
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# ansible-playbook
+# --------------------------------------------------------------------------
+
+
+def connection_defaults(service) -> dict:
+    return {
+        "endpoint_url": service.endpoint_url,
+        "ca_bundle": str(service.ca_file),
+        "access_key": service.access_key,
+        "secret_key": service.secret_key,
+        "region": service.region,
+    }
+
+
+def run_tasks(service, tasks, workdir, check=False, allow_failures=False, timeout=PLAYBOOK_TIMEOUT):
+    """Run ``tasks`` (list of task dicts) in one play; return the list of their registered results.
+
+    A task that fails raises PlaybookError (with every task's ``msg``) unless ``allow_failures``.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    names = ["ssec_result_%d" % number for number in range(len(tasks))]
+    results_file = workdir / "results.json"
+    if results_file.exists():
+        results_file.unlink()
+    play_tasks = []
+    for name, task in zip(names, tasks):
+        task = dict(task)
+        task.setdefault("name", "task %s" % name.rsplit("_", 1)[1])
+        task["register"] = name
+        task["ignore_errors"] = True
+        play_tasks.append(task)
+    collected = "{{ [%s] | to_json }}" % ", ".join(names)
+    play_tasks.append({
+        "name": "collect the results",
+        "ansible.builtin.copy": {"content": collected, "dest": str(results_file), "mode": "0600"},
+        # In check mode too, the results must be written.
+        "check_mode": False,
+    })
+    play = [{
+        "name": "ssec.s3 functional test",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "module_defaults": {"group/ssec.s3.s3": connection_defaults(service)},
+        "tasks": play_tasks,
+    }]
+    playbook = workdir / "playbook.yml"
+    # It holds the service's secret key: owner-only, like the results.
+    fd = os.open(playbook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(play, handle, indent=2)
+
+    ansible_tmp = workdir / "ansible-tmp"
+    env = clean_env({
+        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_LOCAL_TEMP": str(ansible_tmp / "local"),
+        "ANSIBLE_REMOTE_TEMP": str(ansible_tmp / "remote"),
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_DEPRECATION_WARNINGS": "false",
+    })
+    env.pop("ANSIBLE_CONFIG", None)
+    command = [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
+    if check:
+        command.append("--check")
+    proc = subprocess.run(command, env=env, cwd=str(workdir), capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    if proc.returncode != 0 or not results_file.exists():
+        raise PlaybookError("ansible-playbook exited with %d\n--- stdout ---\n%s\n--- stderr ---\n%s"
+                            % (proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))
+    results = json.loads(results_file.read_text(encoding="utf-8"))
+    if not allow_failures:
+        failed = [(number, result.get("msg")) for number, result in enumerate(results) if result.get("failed")]
+        if failed:
+            raise PlaybookError("task(s) failed: %r\n--- stdout ---\n%s" % (failed, proc.stdout[-6000:]))
+    return results
+
+
+def run_task(service, task, workdir, **kwargs) -> dict:
+    return run_tasks(service, [task], workdir, **kwargs)[0]
+
+
+# --------------------------------------------------------------------------
+# Independent clients
+# --------------------------------------------------------------------------
+
+
+def aws(service, *args, check=True):
+    """Run the aws cli (v1) against the service; returns the CompletedProcess."""
+    env = clean_env({
+        "AWS_ACCESS_KEY_ID": service.access_key,
+        "AWS_SECRET_ACCESS_KEY": service.secret_key,
+        "AWS_DEFAULT_REGION": service.region,
+        # No shared config or credentials of the person running the tests.
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    })
+    command = [venv_bin("aws"), "--endpoint-url", service.endpoint_url, "--ca-bundle", str(service.ca_file)]
+    command += list(args)
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError("aws %s exited with %d: %s" % (" ".join(args[:2]), proc.returncode, proc.stderr[-3000:]))
+    return proc
+
+
+def aws_sse_c_args(key: Key) -> list:
+    """s3api options for SSE-C: base64 key and base64 MD5 of the raw key, as the users' shell lines do."""
+    return ["--sse-customer-algorithm", "AES256", "--sse-customer-key", key.b64,
+            "--sse-customer-key-md5", key.md5_b64]
+
+
+def rclone(service, key: Key, *args, check=True, binary=False):
+    """Run rclone with a remote named ``s3test:`` (provider Other, SSE-C with ``key``) from env vars."""
+    env = clean_env({
+        "RCLONE_CONFIG_S3TEST_TYPE": "s3",
+        "RCLONE_CONFIG_S3TEST_PROVIDER": "Other",
+        "RCLONE_CONFIG_S3TEST_ENDPOINT": service.endpoint_url,
+        "RCLONE_CONFIG_S3TEST_REGION": service.region,
+        "RCLONE_CONFIG_S3TEST_ACCESS_KEY_ID": service.access_key,
+        "RCLONE_CONFIG_S3TEST_SECRET_ACCESS_KEY": service.secret_key,
+        "RCLONE_CONFIG_S3TEST_FORCE_PATH_STYLE": "true",
+        # The buckets exist; rclone must not try to create them.
+        "RCLONE_CONFIG_S3TEST_NO_CHECK_BUCKET": "true",
+    })
+    command = [venv_bin("rclone"), "--config", os.devnull, "--ca-cert", str(service.ca_file),
+               "--s3-sse-customer-algorithm", "AES256", "--s3-sse-customer-key-base64", key.b64] + list(args)
+    proc = subprocess.run(command, env=env, capture_output=True, text=not binary, timeout=600, check=False)
+    if check and proc.returncode != 0:
+        stderr = proc.stderr if not binary else proc.stderr.decode("utf-8", "replace")
+        raise AssertionError("rclone %s exited with %d: %s" % (args[0], proc.returncode, stderr[-3000:]))
+    return proc
+
+
+def open_multipart_uploads(client, bucket) -> list:
+    """The multipart uploads still open in ``bucket`` (should be none)."""
+    return client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
