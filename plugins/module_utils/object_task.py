@@ -244,7 +244,10 @@ def _digest_state(remote):
         return "valid"
     if remote.digest_problem:
         return "invalid"
-    return "present" if remote.sealed_digest else "absent"
+    if remote.sealed_digest:
+        return "present"
+    # An SSE-C object asked without its key (or with another) shows no metadata: unknown, not absent.
+    return None if remote.exists and remote.metadata is None else "absent"
 
 
 def _describe(remote, key):

@@ -127,8 +127,14 @@ def _fail(bucket, name, status, detail):
 
 def _check_bucket(client, bucket):
     """A HEAD 404 has no body: tell a missing bucket from a missing object."""
-    with s3_errors("find bucket %s" % bucket):
-        client.head_bucket(Bucket=bucket)
+    try:
+        with s3_errors("find bucket %s" % bucket):
+            client.head_bucket(Bucket=bucket)
+    except SsecError as exc:
+        if exc.status == 404:
+            raise SsecError("Bucket %s does not exist: create it first, or correct the bucket name." % bucket,
+                            code="NoSuchBucket", status=404) from None
+        raise
 
 
 def inspect(client, bucket, name, key=None) -> RemoteObject:
