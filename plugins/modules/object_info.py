@@ -7,26 +7,39 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: object_info
-short_description: Tell whether an S3 object exists, how it is encrypted, and whether a key opens it
+short_description: Tell whether S3 objects exist, how they are encrypted, and whether a key opens them
 version_added: 0.1.0
 description:
   - Reads the state of one object without reading its data - existence, encryption (V(none), V(sse-c), or
     the server-side encryption the server reports), whether the given SSE-C key is the one it was written with,
     size, content type, metadata, and the plaintext SHA-256 recovered from the encrypted content digest.
   - The key is optional; without it, an SSE-C object is reported with RV(key_matches=null).
+  - With O(prefix), reports every object under the prefix (HEAD requests in parallel, no data read) in RV(objects),
+    and how many objects are in each state in RV(counts) - a survey before or after a key rotation with
+    M(ssec.s3.rekey).
   - Copes with server differences - the doubled key-MD5 header of SeaweedFS, and servers that answer a key sent
     for an unencrypted object with 400 (AWS, MinIO) or with 200 (SeaweedFS).
 author:
-  - ssec.s3 contributors
+  - ssec.s3 contributors (@ssec-s3)
 options:
   bucket:
     description: Name of the bucket.
     type: str
     required: true
   object:
-    description: Name (key) of the object in the bucket.
+    description:
+      - Name (key) of the object in the bucket.
+      - Exactly one of O(object) and O(prefix) is required.
     type: str
-    required: true
+  prefix:
+    description:
+      - Report every object whose name starts with this prefix (no wildcard); V('') means the whole bucket.
+      - The single-object return values are then in RV(objects), one entry per object.
+    type: str
+  concurrency:
+    description: With O(prefix), how many objects are examined at once.
+    type: int
+    default: 8
 extends_documentation_fragment:
   - ssec.s3.connection
   - ssec.s3.key
@@ -42,6 +55,7 @@ attributes:
 seealso:
   - module: ssec.s3.object
   - module: ssec.s3.download
+  - module: ssec.s3.rekey
 """
 
 EXAMPLES = r"""
@@ -58,6 +72,19 @@ EXAMPLES = r"""
       - backup.exists
       - backup.encryption == 'sse-c'
       - backup.key_matches
+
+- name: Survey a prefix - which objects does the current key open?
+  ssec.s3.object_info:
+    bucket: backups
+    prefix: db/
+    sse_customer_key_file: /etc/backup/ssec.key
+  register: survey
+
+- name: Fail when some objects are under another key or not encrypted
+  ansible.builtin.assert:
+    that:
+      - survey.counts.this_key == survey.objects | length
+    fail_msg: "{{ survey.objects | rejectattr('state', 'eq', 'this_key') | map(attribute='object') | list }}"
 """
 
 RETURN = r"""
@@ -67,7 +94,7 @@ bucket:
   type: str
 object:
   description: Name of the object.
-  returned: always
+  returned: when O(object) is given
   type: str
 sse_customer_key_md5:
   description: Fingerprint of the key given (base64 of its MD5), or V(null) without a key.
@@ -75,46 +102,83 @@ sse_customer_key_md5:
   type: str
 exists:
   description: Whether the object exists.
-  returned: always
+  returned: when O(object) is given
   type: bool
 encryption:
   description: V(none), V(sse-c), or the server-side encryption the server reports (V(AES256), V(aws:kms)); V(null) when absent.
-  returned: always
+  returned: when O(object) is given
   type: str
 key_matches:
   description: Whether the key given is the object's SSE-C key; V(null) without a key or for an object that is not SSE-C.
-  returned: always
+  returned: when O(object) is given
   type: bool
 size:
   description: Size in bytes, when the server tells it.
-  returned: always
+  returned: when O(object) is given
   type: int
 content_type:
   description: Content type of the object.
-  returned: always
+  returned: when O(object) is given
   type: str
 last_modified:
   description: Time of the last modification, ISO 8601.
-  returned: always
+  returned: when O(object) is given
   type: str
 storage_class:
   description: Storage class of the object.
-  returned: always
+  returned: when O(object) is given
   type: str
 metadata:
   description: User metadata, without the collection's own encrypted digest entry.
-  returned: always
+  returned: when O(object) is given
   type: dict
 sha256:
   description: SHA-256 of the plaintext, recovered from the encrypted content digest; V(null) when the key does not match or the object has no digest.
-  returned: always
+  returned: when O(object) is given
   type: str
 digest:
   description:
     - State of the encrypted content digest, V(valid), V(invalid) (altered, or sealed under another key),
       V(present) (not checked without the key) or V(absent).
-  returned: always
+  returned: when O(object) is given
   type: str
+prefix:
+  description: The prefix, when O(prefix) is given.
+  returned: when O(prefix) is given
+  type: str
+objects:
+  description:
+    - With O(prefix), one entry per object, in name order - C(object), C(state) (the key of RV(counts) it is counted
+      under) and the single-object return values C(exists), C(encryption), C(key_matches), C(size), C(content_type),
+      C(last_modified), C(storage_class), C(metadata), C(sha256), C(digest).
+    - An object that could not be read has only C(object), C(state=error) and C(error); the task then fails after
+      reading the others.
+    - At most 1000 entries (see RV(truncated)); RV(counts) is exact.
+  returned: when O(prefix) is given
+  type: list
+  elements: dict
+  sample:
+    - object: db/2026-01-01.sql.gz
+      state: this_key
+      exists: true
+      encryption: sse-c
+      key_matches: true
+      size: 73400320
+      sha256: 4f2c7a0d2a5b8e1c9d3f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f70819
+      digest: valid
+counts:
+  description:
+    - With O(prefix), the number of objects in each state, relative to the key given.
+    - V(plaintext) not encrypted; V(this_key) SSE-C with the key given; V(other_key) SSE-C with another key;
+      V(sse_c_unknown) SSE-C, no key given; V(other) server-side encryption with server-managed keys (SSE-S3,
+      SSE-KMS); V(error) could not be read.
+  returned: when O(prefix) is given
+  type: dict
+  sample: {plaintext: 1, this_key: 12, other_key: 2, sse_c_unknown: 0, other: 0, error: 0}
+truncated:
+  description: With O(prefix), whether RV(objects) stopped at its cap of 1000 entries.
+  returned: when O(prefix) is given
+  type: bool
 msg:
   description: The state in one sentence.
   returned: always
@@ -122,6 +186,7 @@ msg:
 """
 
 from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils.object_info_prefix import object_info_prefix
 from ansible_collections.ssec.s3.plugins.module_utils.object_task import object_info
 
 
@@ -129,10 +194,16 @@ def main():
     module = SsecModule(
         argument_spec={
             "bucket": {"type": "str", "required": True},
-            "object": {"type": "str", "required": True},
+            "object": {"type": "str"},
+            "prefix": {"type": "str"},
+            "concurrency": {"type": "int", "default": 8},
         },
+        mutually_exclusive=[["object", "prefix"]],
+        required_one_of=[["object", "prefix"]],
         supports_check_mode=True,
     )
+    if module.params["prefix"] is not None:
+        run_module(module, lambda: object_info_prefix(module))
     run_module(module, lambda: object_info(module))
 
 

@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend of ssec.s3.object_info with ``prefix``: the state of every object under a prefix, from parallel HEADs."""
+
+from __future__ import annotations
+
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils.object_task import _digest_state  # pylint: disable=protected-access
+from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
+
+# States relative to the key given (or to no key), in the order of ``counts``.
+STATES = ("plaintext", "this_key", "other_key", "sse_c_unknown", "other")
+
+
+def state_of(remote):
+    """One of STATES for an existing object; None for an absent one."""
+    if not remote.exists:
+        return None
+    if remote.encryption == remote_state.PLAINTEXT:
+        return "plaintext"
+    if remote.encryption != SSE_C:
+        return "other"  # server-side encryption with server-managed keys (SSE-S3, SSE-KMS)
+    if remote.key_matches is None:
+        return "sse_c_unknown"
+    return "this_key" if remote.key_matches else "other_key"
+
+
+def object_entry(remote):
+    """The fields of the single-object result, plus ``object`` and ``state``."""
+    entry = dict(remote.summary(), object=remote.name, state=state_of(remote))
+    entry["last_modified"] = remote.last_modified.isoformat() if remote.last_modified else None
+    entry["storage_class"] = remote.storage_class
+    entry["digest"] = _digest_state(remote)
+    return entry
+
+
+def describe(counts, total, key):
+    if not total:
+        return "No object under the prefix."
+    words = {
+        "plaintext": "not encrypted",
+        "this_key": "SSE-C with this key",
+        "other_key": "SSE-C with another key",
+        "sse_c_unknown": "SSE-C (give a key to check which)",
+        "other": "server-side encrypted with a server-managed key",
+    }
+    parts = ["%d %s" % (counts[state], words[state]) for state in STATES if counts[state]]
+    message = "%d object%s under the prefix: %s." % (total, "" if total == 1 else "s", ", ".join(parts))
+    if counts["error"]:
+        message += " %d could not be read." % counts["error"]
+    if key is None and counts["sse_c_unknown"]:
+        message += " Without a key, SSE-C objects show no size, metadata or digest."
+    return message
+
+
+def object_info_prefix(module) -> dict:
+    params = module.params
+    key = module.customer_key(required=False)
+    if params["concurrency"] < 1:
+        raise SsecError("concurrency must be at least 1.")
+    client = module.client(max_pool_connections=params["concurrency"] + 2)
+    bucket, prefix = params["bucket"], params["prefix"]
+    names = (name for name, _size in bulk.list_objects(client, bucket, prefix))
+    counts = dict.fromkeys(STATES + ("error",), 0)
+    objects, errors = [], []
+
+    def head(name):
+        return remote_state.inspect(client, bucket, name, key)
+
+    for name, remote, error in bulk.run_parallel(head, names, params["concurrency"]):
+        if error is not None:
+            counts["error"] += 1
+            entry = {"object": name, "state": "error", "error": error}
+            errors.append(entry)
+        elif not remote.exists:
+            continue  # deleted since it was listed
+        else:
+            entry = object_entry(remote)
+            counts[entry["state"]] += 1
+        if len(objects) < bulk.LIST_CAP:
+            objects.append(entry)
+    total = sum(counts.values())
+    result = {
+        "changed": False,
+        "bucket": bucket,
+        "prefix": prefix,
+        "sse_customer_key_md5": key.md5 if key else None,
+        "objects": objects,
+        "counts": counts,
+        "truncated": total > len(objects),
+        "msg": describe(counts, total, key),
+    }
+    if errors:
+        result["msg"] = "Not every object could be read. %s First error, %s: %s" % (
+            result["msg"], errors[0]["object"], errors[0]["error"])
+        module.fail_json(**result)
+    return result

@@ -1,0 +1,552 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend of ssec.s3.rekey: re-encrypt existing objects under a new SSE-C key, in place.
+
+Each object is classified from HEADs only (remote.inspect, with the old key and, when needed, the new one),
+then rewritten onto itself by the server:
+
+- up to the threshold, one CopyObject with the old key as copy-source key and the new key, metadata replaced
+  by the source's own (the content digest re-sealed under the new key), content type and headers carried over;
+- above it, a multipart copy (UploadPartCopy with the copy-source key on every part). A server that answers
+  501 to that (SeaweedFS) gets a streamed re-encryption instead: ranged GET with the old key, UploadPart with
+  the new key, one part in memory per worker, nothing on disk.
+
+Every source read is conditional on the ETag of the HEAD that decided, so an object replaced meanwhile fails
+instead of being copied with stale metadata. Every rewrite is verified by a HEAD under the new key.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
+
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, remote as remote_state, transfer
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
+
+LISTS = ("rotated", "already_rotated", "unknown_key", "plaintext", "failed")
+# What to do with an object, from its state under the old and the new key.
+ROTATE, ALREADY_ROTATED, UNKNOWN_KEY, PLAINTEXT, ABSENT = "rotate", "already_rotated", "unknown_key", "plaintext", "absent"
+COPY, MULTIPART_COPY, REENCRYPT_STREAM = "copy", "multipart-copy", "reencrypt-stream"
+MIB = transfer.MIB
+# CopyObject's own limit: larger objects can only be rewritten in parts.
+MAX_COPY_MB = 5120
+# Memory for parts held by the streamed re-encryption: fewer workers when parts are large.
+_STREAM_BUFFER_BUDGET = 256 * MIB
+# Headers that a copy with MetadataDirective=REPLACE resets: carried over from the source's HEAD.
+PRESERVED_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "WebsiteRedirectLocation")
+
+
+class _CopyNotImplemented(Exception):
+    """The server refused UploadPartCopy from an SSE-C source with 501 (SeaweedFS): stream instead."""
+
+
+class _HeadRecorder:
+    """A client that keeps the last successful HEAD answer: the copy needs headers RemoteObject does not keep."""
+
+    def __init__(self, client):
+        self._client = client
+        self.head = None
+
+    def head_object(self, **params):
+        self.head = self._client.head_object(**params)
+        return self.head
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+# ---- pure decisions -------------------------------------------------------------------------------------
+def classify(under_old, under_new=None):
+    """What to do with an object seen with the old key (and, when that does not open it, with the new one).
+
+    Returns ROTATE, ALREADY_ROTATED, UNKNOWN_KEY, PLAINTEXT or ABSENT; None when the HEAD under the new key
+    is needed and was not given.
+    """
+    if not under_old.exists:
+        return ABSENT
+    if under_old.encryption != SSE_C:
+        return PLAINTEXT
+    if under_old.key_matches:
+        return ROTATE
+    if under_new is None:
+        return None
+    if not under_new.exists:
+        return ABSENT
+    if under_new.encryption != SSE_C:
+        return PLAINTEXT  # replaced between the two HEADs
+    return ALREADY_ROTATED if under_new.key_matches else UNKNOWN_KEY
+
+
+def method_for(size, threshold_bytes, encrypted=True):
+    """CopyObject up to the threshold (an empty object is always one copy); above it, a multipart copy of an
+    SSE-C object, a streamed re-encryption of a plaintext one.
+
+    A plaintext object is read anyway to compute its digest, and SeaweedFS (4.48) completes UploadPartCopy from a
+    plaintext source into an SSE-C upload, yet builds an object that no full GET can read (500, HEAD looks fine).
+    """
+    if not size or size <= threshold_bytes:
+        return COPY
+    return MULTIPART_COPY if encrypted else REENCRYPT_STREAM
+
+
+def part_ranges(size, chunk):
+    """(part number, first byte, last byte) of every part of an object of ``size`` bytes."""
+    return [(number, start, min(start + chunk, size) - 1) for number, start in enumerate(range(0, size, chunk), 1)]
+
+
+def stream_workers(concurrency, chunk):
+    """How many parts the streamed re-encryption holds at once: ``concurrency``, fewer for huge parts."""
+    return max(1, min(concurrency, _STREAM_BUFFER_BUDGET // chunk))
+
+
+def rewritten_metadata(source, old_key, new_key, sha256=None):
+    """(user metadata for the rewritten object, what happened to the digest).
+
+    The digest is re-sealed under the new key (``resealed``); a plaintext object hashed on the way gets a new one
+    (``sealed``); a digest that does not open with the old key is dropped (``dropped``), since it could not be
+    opened under the new key either; ``absent`` when there was none.
+    """
+    metadata = dict(source.metadata or {})
+    if sha256 is not None:
+        metadata[digest.METADATA_NAME] = digest.seal(new_key, sha256)
+        return metadata, "sealed"
+    if not source.sealed_digest:
+        return metadata, "absent"
+    try:
+        metadata[digest.METADATA_NAME] = digest.rotate(old_key, new_key, source.sealed_digest)
+    except digest.DigestError:
+        return metadata, "dropped"
+    return metadata, "resealed"
+
+
+def _preserved(head, storage_class):
+    params = {name: head[name] for name in PRESERVED_HEADERS if head.get(name)}
+    if storage_class and storage_class != "STANDARD":
+        params["StorageClass"] = storage_class
+    return params
+
+
+def copy_params(item, old_key, new_key):
+    """The CopyObject request that rewrites ``item`` onto itself under ``new_key``."""
+    params = {
+        "Bucket": item.bucket,
+        "Key": item.name,
+        "CopySource": {"Bucket": item.bucket, "Key": item.name},
+        "MetadataDirective": "REPLACE",
+        "Metadata": item.metadata,
+    }
+    params.update(item.headers)
+    if item.etag:
+        params["CopySourceIfMatch"] = item.etag
+    if item.encrypted:
+        params.update(old_key.copy_source_params())
+    params.update(new_key.request_params())
+    return params
+
+
+class Item:
+    """One object to rewrite: where it is, what it holds, what to write with it."""
+
+    def __init__(self, bucket, source, head, previous_state, method):
+        self.bucket = bucket
+        self.name = source.name
+        self.source = source
+        self.size = source.size or 0
+        self.etag = head.get("ETag")
+        self.previous_state = previous_state
+        self.encrypted = previous_state == SSE_C
+        self.method = method
+        self.headers = _preserved(head, source.storage_class)
+        if source.content_type:
+            self.headers["ContentType"] = source.content_type
+        self.metadata = None
+        self.digest = None
+        self.sha256 = source.sha256
+
+    @property
+    def url(self):
+        return "s3://%s/%s" % (self.bucket, self.name)
+
+    def entry(self):
+        return {"object": self.name, "size": self.size, "method": self.method, "previous_state": self.previous_state,
+                "digest": self.digest}
+
+
+# ---- the work -------------------------------------------------------------------------------------------
+class Rekeyer:
+    def __init__(self, client, bucket, old_key, new_key, encrypt_plaintext=False, concurrency=8,
+                 threshold_mb=MAX_COPY_MB, check_mode=False):
+        self.client = client
+        self.bucket = bucket
+        self.old_key = old_key
+        self.new_key = new_key
+        self.encrypt_plaintext = encrypt_plaintext
+        self.concurrency = max(1, concurrency)
+        self.threshold = threshold_mb * MIB
+        self.check_mode = check_mode
+
+    def examine(self, name, listed_size=None):
+        """(state, entry, item): item is what to rewrite (None when nothing is to be written).
+
+        ``listed_size`` is the size from the listing: a HEAD without the object's key tells none.
+        """
+        recorder = _HeadRecorder(self.client)
+        seen = remote_state.inspect(recorder, self.bucket, name, self.old_key)
+        state = classify(seen)
+        if state is None:
+            # SSE-C, not under the old key: under the new one, or an unknown key?
+            recorder = _HeadRecorder(self.client)
+            under_new = remote_state.inspect(recorder, self.bucket, name, self.new_key)
+            state = classify(seen, under_new)
+            seen = under_new if state in (PLAINTEXT, ALREADY_ROTATED) else seen
+        entry = {"object": name, "size": seen.size if seen.size is not None else listed_size}
+        if state == PLAINTEXT:
+            entry["encryption"] = seen.encryption
+        if state == ROTATE or (state == PLAINTEXT and self.encrypt_plaintext):
+            previous = SSE_C if state == ROTATE else seen.state
+            method = method_for(seen.size, self.threshold, state == ROTATE)
+            item = Item(self.bucket, seen, recorder.head or {}, previous, method)
+            return state, entry, item
+        return state, entry, None
+
+    def rewrite(self, item):
+        """Rewrite one object under the new key (or only plan it, in check mode); returns its ``rotated`` entry."""
+        sha256 = None
+        if not item.encrypted and not self.check_mode:
+            sha256 = self._hash_plaintext(item)
+            item.sha256 = sha256
+        item.metadata, item.digest = rewritten_metadata(item.source, self.old_key, self.new_key, sha256)
+        if not item.encrypted:
+            item.digest = "sealed"  # also in check mode, where the data is not read
+        if self.check_mode:
+            return item.entry()
+        if item.method == COPY:
+            with s3_errors("copy %s onto itself under the new key" % item.url, write=True):
+                self.client.copy_object(**copy_params(item, self.old_key, self.new_key))
+        else:
+            self._multipart(item)
+            self._check_readable(item)
+        self._verify(item)
+        return item.entry()
+
+    def _hash_plaintext(self, item):
+        """SHA-256 of a plaintext object, streamed (bounded memory), so its encrypted copy carries a digest."""
+        params = {"Bucket": item.bucket, "Key": item.name}
+        if item.etag:
+            params["IfMatch"] = item.etag
+        hasher = hashlib.sha256()
+        with s3_errors("read %s to compute its SHA-256" % item.url):
+            body = self.client.get_object(**params)["Body"]
+            try:
+                for chunk in body.iter_chunks(MIB):
+                    hasher.update(chunk)
+            finally:
+                body.close()
+        return hasher.hexdigest()
+
+    def _check_readable(self, item):
+        """A full GET of a multipart rewrite must start: a HEAD alone has been seen to pass on unreadable objects."""
+        with s3_errors("read %s back after the multipart rewrite (it may now be unreadable: inspect it)" % item.url):
+            body = self.client.get_object(Bucket=item.bucket, Key=item.name, **self.new_key.request_params())["Body"]
+            try:
+                body.read(1)
+            finally:
+                body.close()
+
+    def _verify(self, item):
+        after = remote_state.inspect(self.client, item.bucket, item.name, self.new_key)
+        if not (after.exists and after.encryption == SSE_C and after.key_matches):
+            raise SsecError("%s is not encrypted with the new key after the copy (%s). Inspect it with ssec.s3.object_info "
+                            "and run the task again." % (item.url, after.state))
+        if after.size != item.size:
+            raise SsecError("%s has %s bytes after the copy instead of %s. Inspect it with ssec.s3.object_info."
+                            % (item.url, after.size, item.size))
+        if item.sha256 and after.sha256 != item.sha256:
+            raise SsecError("The content digest of %s does not open with the new key after the copy (%s). Inspect it with "
+                            "ssec.s3.object_info." % (item.url, after.digest_problem or "another SHA-256"))
+
+    # ---- multipart ---------------------------------------------------------------------------------------
+    def _multipart(self, item):
+        chunk = transfer.part_size(item.size)
+        ranges = part_ranges(item.size, chunk)
+        tagging = self._tagging(item)
+        if item.method == MULTIPART_COPY:
+            try:
+                self._in_upload(item, tagging, lambda upload_id: self._copy_parts(item, upload_id, ranges))
+                return
+            except _CopyNotImplemented:
+                item.method = REENCRYPT_STREAM
+        workers = stream_workers(self.concurrency, chunk)
+        self._in_upload(item, tagging, lambda upload_id: self._stream_parts(item, upload_id, ranges, workers))
+
+    def _tagging(self, item):
+        """The object's tags, which a new multipart upload would not keep (CopyObject does)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            tags = self.client.get_object_tagging(Bucket=item.bucket, Key=item.name).get("TagSet") or []
+        except ClientError as exc:
+            if _not_implemented(exc):
+                return None
+            raise describe_exception(exc, "read the tags of %s" % item.url) from None
+        except Exception as exc:  # pylint: disable=broad-except
+            raise describe_exception(exc, "read the tags of %s" % item.url) from None
+        return urlencode([(tag["Key"], tag["Value"]) for tag in tags]) or None
+
+    def create_params(self, item, tagging=None):
+        params = {"Bucket": item.bucket, "Key": item.name, "Metadata": item.metadata}
+        params.update(item.headers)
+        if tagging:
+            params["Tagging"] = tagging
+        params.update(self.new_key.request_params())
+        return params
+
+    def _in_upload(self, item, tagging, send_parts):
+        """Create a multipart upload, send its parts, complete it; abort it on any failure."""
+        with s3_errors("start the multipart rewrite of %s" % item.url, write=True):
+            upload_id = self.client.create_multipart_upload(**self.create_params(item, tagging))["UploadId"]
+        try:
+            parts = send_parts(upload_id)
+            with s3_errors("complete the multipart rewrite of %s" % item.url, write=True):
+                self.client.complete_multipart_upload(Bucket=item.bucket, Key=item.name, UploadId=upload_id,
+                                                      MultipartUpload={"Parts": parts}, **self.new_key.request_params())
+        except BaseException as exc:
+            problem = self._abort(item, upload_id)
+            if problem and isinstance(exc, SsecError):
+                raise SsecError("%s %s" % (exc.message, problem), code=exc.code, status=exc.status) from None
+            if problem:
+                raise SsecError(problem) from None
+            raise
+
+    def _abort(self, item, upload_id):
+        try:
+            self.client.abort_multipart_upload(Bucket=item.bucket, Key=item.name, UploadId=upload_id)
+        except Exception as exc:  # pylint: disable=broad-except
+            return ("The unfinished multipart upload %s of %s could not be aborted (%s): abort it with "
+                    "'aws s3api abort-multipart-upload' or a lifecycle rule." % (upload_id, item.url, describe_exception(exc, "abort").message))
+        return None
+
+    def upload_part_copy_params(self, item, upload_id, part):
+        number, first, last = part
+        params = {
+            "Bucket": item.bucket, "Key": item.name, "UploadId": upload_id, "PartNumber": number,
+            "CopySource": {"Bucket": item.bucket, "Key": item.name},
+            "CopySourceRange": "bytes=%d-%d" % (first, last),
+        }
+        if item.etag:
+            params["CopySourceIfMatch"] = item.etag
+        if item.encrypted:
+            params.update(self.old_key.copy_source_params())
+        params.update(self.new_key.request_params())
+        return params
+
+    def _copy_part(self, item, upload_id, part):
+        from botocore.exceptions import ClientError
+
+        action = "copy part %d of %s" % (part[0], item.url)
+        try:
+            answer = self.client.upload_part_copy(**self.upload_part_copy_params(item, upload_id, part))
+        except ClientError as exc:
+            if part[0] == 1 and _not_implemented(exc):
+                raise _CopyNotImplemented() from None
+            raise describe_exception(exc, action, write=True) from None
+        except Exception as exc:  # pylint: disable=broad-except
+            raise describe_exception(exc, action, write=True) from None
+        return {"PartNumber": part[0], "ETag": answer["CopyPartResult"]["ETag"]}
+
+    def _copy_parts(self, item, upload_id, ranges):
+        # The first part alone: a server without UploadPartCopy for SSE-C sources says so once.
+        first = self._copy_part(item, upload_id, ranges[0])
+        return [first] + _run_parts(lambda part: self._copy_part(item, upload_id, part), ranges[1:], self.concurrency)
+
+    def _stream_part(self, item, upload_id, part):
+        number, first, last = part
+        params = {"Bucket": item.bucket, "Key": item.name, "Range": "bytes=%d-%d" % (first, last)}
+        if item.etag:
+            params["IfMatch"] = item.etag
+        if item.encrypted:
+            params.update(self.old_key.request_params())
+        with s3_errors("read part %d of %s" % (number, item.url)):
+            body = self.client.get_object(**params)["Body"]
+            try:
+                data = body.read()
+            finally:
+                body.close()
+        if len(data) != last - first + 1:
+            raise SsecError("Part %d of %s came back with %d bytes instead of %d: the object changed during the rewrite. "
+                            "Run the task again." % (number, item.url, len(data), last - first + 1))
+        with s3_errors("upload part %d of %s" % (number, item.url), write=True):
+            answer = self.client.upload_part(Bucket=item.bucket, Key=item.name, UploadId=upload_id, PartNumber=number,
+                                             Body=data, **self.new_key.request_params())
+        return {"PartNumber": number, "ETag": answer["ETag"]}
+
+    def _stream_parts(self, item, upload_id, ranges, workers):
+        return _run_parts(lambda part: self._stream_part(item, upload_id, part), ranges, workers)
+
+
+def _not_implemented(exc):
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status == 501 or exc.response.get("Error", {}).get("Code") == "NotImplemented"
+
+
+def _run_parts(function, parts, workers):
+    """``function(part)`` for every part, at most ``workers`` at once, in order; the first failure cancels the rest."""
+    if not parts:
+        return []
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(parts))))
+    try:
+        futures = [pool.submit(function, part) for part in parts]
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---- the task -------------------------------------------------------------------------------------------
+def _check_options(params, old_key, new_key):
+    if old_key == new_key:
+        raise SsecError("The old and the new key are the same key (MD5 %s): there is nothing to rotate. Give the key the "
+                        "objects are encrypted with as old_sse_customer_key(_file), and the new key as "
+                        "sse_customer_key(_file)." % new_key.md5)
+    if params["concurrency"] < 1:
+        raise SsecError("concurrency must be at least 1.")
+    if not 1 <= params["multipart_copy_threshold_mb"] <= MAX_COPY_MB:
+        raise SsecError("multipart_copy_threshold_mb must be between 1 and %d (CopyObject copies at most 5 GiB)." % MAX_COPY_MB)
+
+
+def _listing(client, params):
+    """(name, size) of the objects to rotate; the size of a single object is unknown until its HEAD."""
+    if params["object"] is not None:
+        return [(params["object"], None)]
+    return bulk.list_objects(client, params["bucket"], params["prefix"])
+
+
+def _versioning_note(client, bucket):
+    try:
+        status = client.get_bucket_versioning(Bucket=bucket).get("Status")
+    except Exception:  # pylint: disable=broad-except
+        return None  # not every server or policy allows it; the note is advice only
+    if status not in ("Enabled", "Suspended"):
+        return None
+    return ("Versioning is %s on bucket %s: the previous versions of the rotated objects are still stored under the old key. "
+            "Keep the old key until they are deleted or expire." % (status.lower(), bucket))
+
+
+def _plural(count, word):
+    return "%d %s%s" % (count, word, "" if count == 1 else "s")
+
+
+def describe(counts, methods, check_mode, encrypt_plaintext):
+    """The result in a few sentences."""
+    verb = "Would rotate" if check_mode else "Rotated"
+    if counts["rotated"]:
+        parts = ["%s %s to the new key" % (verb, _plural(counts["rotated"], "object"))]
+    else:
+        parts = ["Nothing %s rotated" % ("would be" if check_mode else "was")]
+    how = []
+    if methods.get(MULTIPART_COPY):
+        how.append("%d by multipart copy" % methods[MULTIPART_COPY])
+    if methods.get(REENCRYPT_STREAM):
+        how.append("%d by streamed re-encryption through this host%s" % (
+            methods[REENCRYPT_STREAM],
+            ", as the server does not implement UploadPartCopy from SSE-C objects" if methods.get("fallback") else ""))
+    if how:
+        parts[0] += " (%s)" % "; ".join(how)
+    if counts["already_rotated"]:
+        parts.append("%s already under the new key" % _plural(counts["already_rotated"], "object"))
+    if counts["unknown_key"]:
+        parts.append("%s under an unknown key, left untouched" % _plural(counts["unknown_key"], "object"))
+    if counts["plaintext"]:
+        parts.append("%s not SSE-C encrypted%s" % (
+            _plural(counts["plaintext"], "object"),
+            " (encrypted in place)" if encrypt_plaintext else ", left as is (encrypt_plaintext: true encrypts them)"))
+    if counts["failed"]:
+        parts.append("%s failed" % _plural(counts["failed"], "object"))
+    return "; ".join(parts) + "."
+
+
+def rekey(module):
+    params = module.params
+    new_key = module.customer_key()
+    old_key = module.customer_key("old_")
+    _check_options(params, old_key, new_key)
+    client = module.client(max_pool_connections=params["concurrency"] + 4)
+    work = Rekeyer(client, params["bucket"], old_key, new_key, params["encrypt_plaintext"], params["concurrency"],
+                   params["multipart_copy_threshold_mb"], module.check_mode)
+    tally = bulk.Tally(LISTS)
+    methods = collections.Counter()
+    deferred = []
+
+    def first_pass(listed):
+        state, entry, item = work.examine(*listed)
+        if item is not None and item.method == COPY:
+            return state, entry, work.rewrite(item)
+        return state, entry, item
+
+    def rotated(entry):
+        tally.add("rotated", entry)
+        methods[entry["method"]] += 1
+        # An SSE-C object is streamed only after the server refused to copy its parts.
+        methods["fallback"] += entry["method"] == REENCRYPT_STREAM and entry["previous_state"] == SSE_C
+
+    for (name, size), outcome, error in bulk.run_parallel(first_pass, _listing(client, params), params["concurrency"]):
+        if error is not None:
+            tally.add("failed", {"object": name, "size": size, "error": error})
+            continue
+        state, entry, done = outcome
+        if state == ABSENT:
+            if params["object"] is not None:
+                raise SsecError("s3://%s/%s does not exist. Check bucket and object." % (params["bucket"], name))
+            continue  # deleted since it was listed
+        if state != ROTATE:  # a rotated object is listed once done
+            tally.add(state, entry)
+        if isinstance(done, Item):
+            deferred.append(done)
+        elif done is not None:
+            rotated(done)
+    # Objects above the threshold one at a time, each with its parts in parallel.
+    for item in deferred:
+        try:
+            rotated(work.rewrite(item))
+        except SsecError as exc:
+            tally.add("failed", {"object": item.name, "size": item.size, "error": exc.message})
+
+    result = dict(tally.result(), changed=tally.counts["rotated"] > 0, bucket=params["bucket"],
+                  sse_customer_key_md5=new_key.md5, old_sse_customer_key_md5=old_key.md5)
+    result["failed_objects"] = result["failed"]
+    result["diff"] = rotation_diff(result["rotated"], old_key, new_key)
+    result.update({name: params[name] for name in ("object", "prefix") if params[name] is not None})
+    result["msg"] = describe(tally.counts, methods, module.check_mode, params["encrypt_plaintext"])
+    if tally.counts["rotated"]:
+        note = _versioning_note(client, params["bucket"])
+        if note:
+            result["versioning_note"] = note
+            result["msg"] += " " + note
+    if tally.counts["failed"] or (tally.counts["unknown_key"] and params["fail_on_unknown_key"]):
+        result["msg"] = failure_message(result, params["fail_on_unknown_key"])
+        module.fail_json(**result)
+    return result
+
+
+def rotation_diff(rotated, old_key, new_key):
+    """Diff mode: the encryption and key fingerprint of every rotated object (as listed), before and after."""
+    before, after = {}, {}
+    for entry in rotated:
+        encrypted = entry["previous_state"] == SSE_C
+        before[entry["object"]] = {"encryption": entry["previous_state"], "sse_customer_key_md5": old_key.md5 if encrypted else None}
+        after[entry["object"]] = {"encryption": SSE_C, "sse_customer_key_md5": new_key.md5}
+    return {"before": before, "after": after}
+
+
+def failure_message(result, fail_on_unknown_key):
+    """Why the task fails, after the summary of what it did."""
+    message = "Not every object was rotated. " + result["msg"]
+    if result["failed"]:
+        message += " First failure, %s: %s" % (result["failed"][0]["object"], result["failed"][0]["error"])
+    if result["counts"]["unknown_key"] and fail_on_unknown_key:
+        message += (" Objects under an unknown key (listed in unknown_key) fail the task: give the key they were written "
+                    "with, or set fail_on_unknown_key: false to leave them as they are.")
+    return message
