@@ -516,7 +516,8 @@ def rekey(module):
 
     result = dict(tally.result(), changed=tally.counts["rotated"] > 0, bucket=params["bucket"],
                   sse_customer_key_md5=new_key.md5, old_sse_customer_key_md5=old_key.md5)
-    result["failed_objects"] = result["failed"]
+    # Ansible reads a result key named "failed" as the task's failure flag: the list goes by another name.
+    result["failed_entries"] = result.pop("failed")
     result["diff"] = rotation_diff(result["rotated"], old_key, new_key)
     result.update({name: params[name] for name in ("object", "prefix") if params[name] is not None})
     result["msg"] = describe(tally.counts, methods, module.check_mode, params["encrypt_plaintext"])
@@ -544,8 +545,9 @@ def rotation_diff(rotated, old_key, new_key):
 def failure_message(result, fail_on_unknown_key):
     """Why the task fails, after the summary of what it did."""
     message = "Not every object was rotated. " + result["msg"]
-    if result["failed"]:
-        message += " First failure, %s: %s" % (result["failed"][0]["object"], result["failed"][0]["error"])
+    if result["failed_entries"]:
+        first = result["failed_entries"][0]
+        message += " First failure, %s: %s" % (first["object"], first["error"])
     if result["counts"]["unknown_key"] and fail_on_unknown_key:
         message += (" Objects under an unknown key (listed in unknown_key) fail the task: give the key they were written "
                     "with, or set fail_on_unknown_key: false to leave them as they are.")

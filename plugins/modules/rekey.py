@@ -92,7 +92,7 @@ options:
         V(true) (the default) the task still finishes the other objects first, then fails, listing them in
         RV(unknown_key).
       - With V(false) they are only reported.
-      - An object that could not be rotated because of an error (RV(failed)) always fails the task, after the others.
+      - An object that could not be rotated because of an error (RV(failed_entries)) always fails the task, after the others.
     type: bool
     default: true
   multipart_copy_threshold_mb:
@@ -123,8 +123,8 @@ notes:
     are seldom shared by ACL, since a reader needs the key anyway.
   - The list of objects is taken once at the start; objects added under the prefix meanwhile are not rotated (run the
     task again).
-  - Ansible reads a result key named C(failed) as the task's failure flag. The RV(failed) list is therefore only seen
-    empty on success; when objects fail, the task fails and the list is in RV(failed_objects).
+  - Ansible reads a result key named C(failed) as the task's failure flag, so the objects that failed are listed in
+    RV(failed_entries); RV(counts) keeps the name C(failed).
 seealso:
   - module: ssec.s3.object_info
   - module: ssec.s3.key
@@ -226,17 +226,10 @@ plaintext:
   returned: always
   type: list
   elements: dict
-failed:
+failed_entries:
   description:
     - Objects that could not be rotated, with C(object) and C(error) (and C(size) when known). A failed object is left
-      as it was. At most 1000.
-    - Only seen empty - when it is not, the task fails and Ansible replaces this key with its own C(failed=true) flag;
-      read RV(failed_objects) instead.
-  returned: on success
-  type: list
-  elements: dict
-failed_objects:
-  description: The same list as RV(failed), under a name Ansible leaves alone when the task fails.
+      as it was; the task fails after finishing the others. At most 1000.
   returned: always
   type: list
   elements: dict
