@@ -131,7 +131,12 @@ def s3_client(params: dict, max_pool_connections=10, environ=None):
     config = Config(
         region_name=settings["region"],
         signature_version="s3v4",
-        s3={"addressing_style": settings["addressing_style"]},
+        s3={
+            "addressing_style": settings["addressing_style"],
+            # Over https, TLS protects the body: sign the headers only. Otherwise, with request checksums
+            # "when_required", botocore reads every part a second time to SHA-256 it for the signature.
+            "payload_signing_enabled": urlparse(settings["endpoint_url"] or "https://").scheme != "https",
+        },
         # "standard" retries throttling, 5xx and connection errors with backoff; never 4xx.
         retries={"mode": "standard", "total_max_attempts": settings["retries"] + 1},
         connect_timeout=settings["connect_timeout"],

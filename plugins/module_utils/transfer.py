@@ -104,8 +104,14 @@ def upload(client, bucket, name, source, key, metadata=None, content_type=None, 
     if storage_class:
         extra["StorageClass"] = storage_class
     with s3_errors("upload s3://%s/%s" % (bucket, name), write=True):
-        with _transfer_manager(client, chunk, concurrency) as manager, source.open() as body:
-            manager.upload(body, bucket, name, extra_args=extra).result()
+        with _transfer_manager(client, chunk, concurrency) as manager:
+            if source.path is not None:
+                # By name, each worker reads its part as it sends it; a file object would be read
+                # ahead into memory, up to 15 parts (max_in_memory_upload_chunks + submission threads).
+                manager.upload(source.path, bucket, name, extra_args=extra).result()
+            else:
+                with source.open() as body:
+                    manager.upload(body, bucket, name, extra_args=extra).result()
     return part_count(source.size, chunk) if source.size > chunk else 1
 
 

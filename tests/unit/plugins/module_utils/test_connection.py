@@ -295,7 +295,8 @@ def test_s3_client_is_configured_from_the_options(tmp_path):
     assert config.connect_timeout == 2.5
     assert config.read_timeout == 7.0
     assert config.max_pool_connections == 7
-    assert config.s3 == {"addressing_style": "path"}
+    # Over https the body is not hashed a second time for the signature; TLS protects it.
+    assert config.s3 == {"addressing_style": "path", "payload_signing_enabled": False}
     assert config.signature_version == "s3v4"
     assert config.request_checksum_calculation == "when_required"
     assert config.response_checksum_validation == "when_required"
@@ -325,3 +326,9 @@ def test_unknown_profile_is_reported_as_an_ssec_error():
     message = info.value.message
     assert message.startswith("Failed to create the S3 client:")
     assert "no-such-profile" in message
+
+
+def test_plain_http_keeps_signing_the_payload():
+    client = s3_client(params(endpoint_url="http://127.0.0.1:9000", allow_plain_http=True, access_key="AKID",
+                              secret_key="SECRET"), environ={})
+    assert client.meta.config.s3["payload_signing_enabled"] is True
