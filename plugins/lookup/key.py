@@ -16,7 +16,7 @@ description:
   - Relative paths are searched like the C(file) lookup does (the role's or playbook's C(files/) directory first).
   - The result is key material. Put C(no_log=true) on tasks that use it.
 author:
-  - ssec.s3 contributors
+  - ssec.s3 contributors (@ssec-s3)
 options:
   _terms:
     description: Paths of key files.

@@ -57,7 +57,7 @@ def unseal(key, token) -> str:
     """The plaintext SHA-256 (hex) sealed in ``token``; DigestError if this key did not seal it."""
     from cryptography.exceptions import InvalidTag
 
-    version, _, body = str(token).strip().partition(".")
+    version, _sep, body = str(token).strip().partition(".")
     if version != _VERSION or not body:
         raise DigestError("The stored content digest has an unknown format (%s): it was not written "
                           "by this version of ssec.s3." % version[:8])

@@ -61,7 +61,7 @@ def inspect_key_file(path) -> KeyFileState:
     return KeyFileState(exists=True, key=key, key_format=key_format)
 
 
-def _check_directory(path):
+def check_directory(path):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise SsecError("The directory %s does not exist. Create it first (ansible.builtin.file with "
@@ -74,7 +74,7 @@ def _check_directory(path):
 
 def _write_temp(path, content) -> str:
     """A fsynced 0600 temp file beside ``path`` (same filesystem, so link/rename are atomic)."""
-    directory = _check_directory(path)
+    directory = check_directory(path)
     fd, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

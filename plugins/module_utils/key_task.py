@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.key_file import (
     KeyFileState,
+    check_directory,
     create_key_file,
     inspect_key_file,
     replace_key_file,
@@ -50,6 +51,8 @@ def ensure_key(module) -> dict:
     action = plan_key_file(before, key_format, params["regenerate"])
     key = before.key if action in (KEEP, CONVERT) else CustomerKey.generate()
     changed = action != KEEP
+    if changed:
+        check_directory(path)  # in check mode too, so it predicts the real run's failure
     backup_file = None
 
     if not module.check_mode:
@@ -63,7 +66,9 @@ def ensure_key(module) -> dict:
                 backup_file = module.backup_local(path)
             replace_key_file(path, key, key_format)
 
-    after = KeyFileState(exists=True, key=key, key_format=key_format)
+    # In check mode a new key is not generated for real, so there is no fingerprint to report yet.
+    unknown_key = module.check_mode and action in (CREATE, REPLACE)
+    after = KeyFileState(exists=True, key=None if unknown_key else key, key_format=key_format)
     diff = {"before": before.summary(), "after": after.summary()}
     if before.exists or not module.check_mode:
         file_args = module.load_file_common_arguments(params)
@@ -73,8 +78,7 @@ def ensure_key(module) -> dict:
         "changed": changed,
         "path": path,
         "format": key_format,
-        # In check mode a new key is not generated for real, so there is no fingerprint to report yet.
-        "key_md5": None if module.check_mode and action in (CREATE, REPLACE) else key.md5,
+        "key_md5": after.summary()["key_md5"],
         "msg": (_MESSAGES[action] % key_format) if action == CONVERT else _MESSAGES[action],
         "diff": diff,
     }

@@ -17,6 +17,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.sse_key import (
     key_mutually_exclusive,
 )
 
+BOTO3_IMPORT_ERROR = None
 try:
     import boto3  # noqa: F401  pylint: disable=unused-import
     HAS_BOTO3 = True
@@ -24,6 +25,7 @@ except ImportError:
     BOTO3_IMPORT_ERROR = traceback.format_exc()
     HAS_BOTO3 = False
 
+CRYPTOGRAPHY_IMPORT_ERROR = None
 try:
     import cryptography  # noqa: F401  pylint: disable=unused-import
     HAS_CRYPTOGRAPHY = True

@@ -19,7 +19,7 @@ description:
     A failed run leaves the old O(dest) as it was.
   - Refuses objects that are not SSE-C encrypted, and objects this key does not open.
 author:
-  - ssec.s3 contributors
+  - ssec.s3 contributors (@ssec-s3)
 options:
   bucket:
     description: Name of the bucket.

@@ -20,7 +20,7 @@ description:
   - The file mode defaults to C(0600) when O(mode) is not given.
   - Returns only the key fingerprint, never the key.
 author:
-  - ssec.s3 contributors
+  - ssec.s3 contributors (@ssec-s3)
 options:
   path:
     description: Path of the key file.

@@ -20,7 +20,7 @@ description:
   - Large files are uploaded in parallel parts, the key on every part, with a part size that keeps every upload
     within 1000 parts (the Scaleway limit). A failed multipart upload is aborted.
 author:
-  - ssec.s3 contributors
+  - ssec.s3 contributors (@ssec-s3)
 options:
   bucket:
     description: Name of the bucket.

@@ -67,7 +67,7 @@ def test_unseal_accepts_uppercase_hex_input_and_surrounding_blanks():
 
 
 def test_each_seal_uses_a_fresh_nonce():
-    tokens = {seal(KEY, HELLO_SHA256) for _ in range(20)}
+    tokens = {seal(KEY, HELLO_SHA256) for _round in range(20)}
     assert len(tokens) == 20
     nonces = {base64.urlsafe_b64decode(token[3:] + "=" * (-len(token[3:]) % 4))[:12] for token in tokens}
     assert len(nonces) == 20

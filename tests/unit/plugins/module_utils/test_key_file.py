@@ -197,7 +197,7 @@ def test_concurrent_creators_agree_on_one_key(tmp_path, key_format, link_support
     path = str(tmp_path / "ssec.key")
     barrier = context.Barrier(RACERS)
     results = context.Queue()
-    processes = [context.Process(target=_race, args=(path, key_format, barrier, results)) for _ in range(RACERS)]
+    processes = [context.Process(target=_race, args=(path, key_format, barrier, results)) for _racer in range(RACERS)]
     for process in processes:
         process.start()
     outcomes = [results.get(timeout=60) for _ in processes]
@@ -207,9 +207,9 @@ def test_concurrent_creators_agree_on_one_key(tmp_path, key_format, link_support
 
     errors = [outcome for outcome in outcomes if outcome[0] != "ok"]
     assert not errors
-    md5s = {md5 for _, md5, _ in outcomes}
+    md5s = {outcome[1] for outcome in outcomes}
     assert len(md5s) == 1, "the racers reported %d different keys" % len(md5s)
-    assert sum(created for _, _, created in outcomes) == 1
+    assert sum(outcome[2] for outcome in outcomes) == 1
     state = inspect_key_file(path)
     assert state.key.md5 in md5s
     assert state.format == key_format

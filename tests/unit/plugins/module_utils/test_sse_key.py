@@ -150,7 +150,7 @@ def test_customer_key_rejects_anything_but_32_bytes():
 
 
 def test_generated_keys_are_random_32_byte_keys():
-    keys = {CustomerKey.generate().raw for _ in range(8)}
+    keys = {CustomerKey.generate().raw for _round in range(8)}
     assert len(keys) == 8
     assert all(len(raw) == 32 for raw in keys)
 
