@@ -246,3 +246,133 @@ def rclone(service, key: Key, *args, check=True, binary=False):
 def open_multipart_uploads(client, bucket) -> list:
     """The multipart uploads still open in ``bucket`` (should be none)."""
     return client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+
+
+# --------------------------------------------------------------------------
+# A playbook in the background, and killing it
+# --------------------------------------------------------------------------
+
+
+def start_tasks(service, tasks, workdir):
+    """Start ``tasks`` in one play, as ``run_tasks`` would run them, in a background ``ansible-playbook``.
+
+    The process leads a new session (its own process group), so ``kill_playbook`` reaches every process it
+    starts: the forked workers and the module processes. Nothing is registered or collected; stdout and
+    stderr go to files in ``workdir``. Returns the ``subprocess.Popen``.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    play = [{
+        "name": "ssec.s3 functional test (background)",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "module_defaults": {"group/ssec.s3.s3": connection_defaults(service)},
+        "tasks": [dict(task, name=task.get("name", "task %d" % number)) for number, task in enumerate(tasks)],
+    }]
+    playbook = workdir / "playbook.yml"
+    fd = os.open(playbook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(play, handle, indent=2)
+    ansible_tmp = workdir / "ansible-tmp"
+    env = clean_env({
+        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_LOCAL_TEMP": str(ansible_tmp / "local"),
+        "ANSIBLE_REMOTE_TEMP": str(ansible_tmp / "remote"),
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_DEPRECATION_WARNINGS": "false",
+    })
+    env.pop("ANSIBLE_CONFIG", None)
+    command = [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
+    with open(workdir / "stdout.txt", "wb") as stdout, open(workdir / "stderr.txt", "wb") as stderr:
+        return subprocess.Popen(command, env=env, cwd=str(workdir), stdin=subprocess.DEVNULL, stdout=stdout,
+                                stderr=stderr, start_new_session=True)
+
+
+def processes_mentioning(text: str) -> list:
+    """(pid, command line) of the live processes whose command line contains ``text`` (Linux /proc; zombies,
+    whose command line is empty, are not listed)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append((int(entry), cmdline.strip()))
+    return found
+
+
+def _descendants(pid: int) -> set:
+    """``pid`` and every process below it, from the parent ids in /proc/<pid>/stat."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
+        parent = int(stat[stat.rindex(b")") + 2:].split()[1])
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo += children.get(current, [])
+    return found
+
+
+def kill_playbook(proc, workdir, timeout=5.0):
+    """SIGKILL a ``start_tasks`` playbook and every process below it, all at the same instant, and check that
+    nothing started from ``workdir`` survived.
+
+    Killing the process group of ``ansible-playbook`` is not enough: ansible-core's forked workers call
+    ``setsid()`` (WorkerProcess._detach), so each worker - and the module it runs - is in a session and
+    process group of its own, and would run the task to its end. So the whole tree is first frozen with
+    SIGSTOP (repeatedly, until no process appears in it any more: a fork in progress is caught by the next
+    pass), then every process in it gets SIGKILL - like a power cut, no ``finally`` runs anywhere.
+    """
+    import signal
+    import time
+
+    tree = set()
+    for _round in range(100):
+        found = _descendants(proc.pid) if proc.poll() is None else set()
+        for pid in found - tree:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        if found <= tree:
+            break
+        tree |= found
+    else:
+        raise AssertionError("the process tree of the playbook kept growing: %r" % sorted(tree))
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = processes_mentioning(str(workdir))
+        if not left:
+            return sorted(tree)
+        if time.monotonic() > deadline:
+            for pid, _cmdline in left:  # started by this test (through the playbook): by pid, then fail
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            raise AssertionError("processes of the killed playbook survived: %r" % left)
+        time.sleep(0.05)
