@@ -200,7 +200,7 @@ def test_concurrent_creators_agree_on_one_key(tmp_path, key_format, link_support
     processes = [context.Process(target=_race, args=(path, key_format, barrier, results)) for _racer in range(RACERS)]
     for process in processes:
         process.start()
-    outcomes = [results.get(timeout=60) for _ in processes]
+    outcomes = [results.get(timeout=60) for _process in processes]
     for process in processes:
         process.join(timeout=60)
         assert process.exitcode == 0
