@@ -16,6 +16,7 @@ import tempfile
 import time
 
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import (
     InvalidKeyError,
     encode_key_file,
@@ -61,20 +62,9 @@ def inspect_key_file(path) -> KeyFileState:
     return KeyFileState(exists=True, key=key, key_format=key_format)
 
 
-def check_directory(path):
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise SsecError("The directory %s does not exist. Create it first (ansible.builtin.file with "
-                        "state: directory) or choose another path." % directory)
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise SsecError("The directory %s is not writable by this user, so the key file cannot be "
-                        "created there. Choose a writable path, or use become." % directory)
-    return directory
-
-
 def _write_temp(path, content) -> str:
     """A fsynced 0600 temp file beside ``path`` (same filesystem, so link/rename are atomic)."""
-    directory = check_directory(path)
+    directory = writable_parent(path)
     fd, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.key_file import (
     KeyFileState,
-    check_directory,
     create_key_file,
     inspect_key_file,
     replace_key_file,
 )
+from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
 
 DEFAULT_MODE = "0600"
@@ -52,7 +52,7 @@ def ensure_key(module) -> dict:
     key = before.key if action in (KEEP, CONVERT) else CustomerKey.generate()
     changed = action != KEEP
     if changed:
-        check_directory(path)  # in check mode too, so it predicts the real run's failure
+        writable_parent(path)  # in check mode too, so it predicts the real run's failure
     backup_file = None
 
     if not module.check_mode:

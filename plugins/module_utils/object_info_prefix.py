@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.object_task import _digest_state  # pylint: disable=protected-access
+from ansible_collections.ssec.s3.plugins.module_utils.object_task import info_fields
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
 # States relative to the key given (or to no key), in the order of ``counts``.
@@ -29,11 +29,7 @@ def state_of(remote):
 
 def object_entry(remote):
     """The fields of the single-object result, plus ``object`` and ``state``."""
-    entry = dict(remote.summary(), object=remote.name, state=state_of(remote))
-    entry["last_modified"] = remote.last_modified.isoformat() if remote.last_modified else None
-    entry["storage_class"] = remote.storage_class
-    entry["digest"] = _digest_state(remote)
-    return entry
+    return dict(info_fields(remote), object=remote.name, state=state_of(remote))
 
 
 def describe(counts, total, key):

@@ -12,6 +12,7 @@ import os
 
 from ansible_collections.ssec.s3.plugins.module_utils import digest, remote as remote_state, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
 _OTHER_KEY_HINT = (
@@ -172,13 +173,7 @@ def _readable_remote(client, params, key):
 def _check_dest(dest):
     if os.path.isdir(dest):
         raise SsecError("dest %s is a directory. Give the path of the file to write, including its name." % dest)
-    directory = os.path.dirname(os.path.abspath(dest))
-    if not os.path.isdir(directory):
-        raise SsecError("The directory of dest, %s, does not exist. Create it first (ansible.builtin.file with "
-                        "state: directory)." % directory)
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise SsecError("The directory of dest, %s, is not writable by this user. Fix its permissions or use "
-                        "become." % directory)
+    writable_parent(dest, "dest")
 
 
 def ensure_download(module) -> dict:
@@ -231,15 +226,22 @@ def object_info(module) -> dict:
     key = module.customer_key(required=False)
     client = module.client()
     remote = remote_state.inspect(client, params["bucket"], params["object"], key)
-    result = dict(_base_result(remote, key), changed=False, **remote.summary())
-    result["last_modified"] = remote.last_modified.isoformat() if remote.last_modified else None
-    result["storage_class"] = remote.storage_class
-    result["digest"] = _digest_state(remote)
+    result = dict(_base_result(remote, key), changed=False, **info_fields(remote))
     result["msg"] = _describe(remote, key)
     return result
 
 
-def _digest_state(remote):
+def info_fields(remote) -> dict:
+    """What ssec.s3.object_info reports of one object (also per object with prefix)."""
+    fields = remote.summary()
+    fields["last_modified"] = remote.last_modified.isoformat() if remote.last_modified else None
+    fields["storage_class"] = remote.storage_class
+    fields["digest"] = digest_state(remote)
+    return fields
+
+
+def digest_state(remote):
+    """valid / invalid / present (not checked) / absent, or None when the metadata could not be read."""
     if remote.sha256:
         return "valid"
     if remote.digest_problem:

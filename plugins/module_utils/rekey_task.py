@@ -44,21 +44,6 @@ class _CopyNotImplemented(Exception):
     """The server refused UploadPartCopy from an SSE-C source with 501 (SeaweedFS): stream instead."""
 
 
-class _HeadRecorder:
-    """A client that keeps the last successful HEAD answer: the copy needs headers RemoteObject does not keep."""
-
-    def __init__(self, client):
-        self._client = client
-        self.head = None
-
-    def head_object(self, **params):
-        self.head = self._client.head_object(**params)
-        return self.head
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-
 # ---- pure decisions -------------------------------------------------------------------------------------
 def classify(under_old, under_new=None):
     """What to do with an object seen with the old key (and, when that does not open it, with the new one).
@@ -194,13 +179,11 @@ class Rekeyer:
 
         ``listed_size`` is the size from the listing: a HEAD without the object's key tells none.
         """
-        recorder = _HeadRecorder(self.client)
-        seen = remote_state.inspect(recorder, self.bucket, name, self.old_key)
+        seen = remote_state.inspect(self.client, self.bucket, name, self.old_key)
         state = classify(seen)
         if state is None:
             # SSE-C, not under the old key: under the new one, or an unknown key?
-            recorder = _HeadRecorder(self.client)
-            under_new = remote_state.inspect(recorder, self.bucket, name, self.new_key)
+            under_new = remote_state.inspect(self.client, self.bucket, name, self.new_key)
             state = classify(seen, under_new)
             seen = under_new if state in (PLAINTEXT, ALREADY_ROTATED) else seen
         entry = {"object": name, "size": seen.size if seen.size is not None else listed_size}
@@ -209,7 +192,7 @@ class Rekeyer:
         if state == ROTATE or (state == PLAINTEXT and self.encrypt_plaintext):
             previous = SSE_C if state == ROTATE else seen.state
             method = method_for(seen.size, self.threshold, state == ROTATE)
-            item = Item(self.bucket, seen, recorder.head or {}, previous, method)
+            item = Item(self.bucket, seen, seen.head, previous, method)
             return state, entry, item
         return state, entry, None
 

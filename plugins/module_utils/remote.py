@@ -32,6 +32,7 @@ class RemoteObject:
         self.encryption = encryption
         self.key_matches = key_matches
         head = head or {}
+        self.head = head  # the HEAD answer this state was read from ({} when none could be read)
         self.size = head.get("ContentLength")
         self.content_type = head.get("ContentType")
         self.last_modified = head.get("LastModified")
