@@ -15,6 +15,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.sse_key import (
     key_argument_spec,
     key_from_params,
     key_mutually_exclusive,
+    register_key_material,
 )
 
 BOTO3_IMPORT_ERROR = None
@@ -65,8 +66,17 @@ class SsecModule(AnsibleModule):
         return s3_client(self.params, max_pool_connections)
 
     def _hide_secrets(self):
+        # A key pasted into a fingerprint option (not no_log) would be echoed in the invocation: mask it too.
+        for name, value in (getattr(self, "params", None) or {}).items():
+            if name.endswith("sse_customer_key_md5") and isinstance(value, str) and register_key_material(value):
+                self.no_log_values.update({value, value.strip()})
         # Ansible masks no_log values in everything it returns; add every form of every key seen.
         self.no_log_values.update(registered_secrets())
+
+    def _log_invocation(self):
+        # AnsibleModule.__init__ logs the arguments (syslog/journal) before any exit_json/fail_json.
+        self._hide_secrets()
+        super()._log_invocation()
 
     def exit_json(self, **kwargs):
         self._hide_secrets()

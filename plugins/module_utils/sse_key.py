@@ -178,6 +178,27 @@ def check_md5(key: CustomerKey, expected_md5, what="sse_customer_key_md5") -> No
     )
 
 
+def register_key_material(text) -> bool:
+    """Register ``text`` as a secret when it is the base64 (or base64url) or hex form of a 32-byte key.
+
+    For options that are not no_log, such as ``sse_customer_key_md5``, where a key may be pasted by mistake:
+    Ansible would otherwise echo it in the invocation. Returns whether it was key material.
+    """
+    compact = "".join(str(text).split())
+    if len(compact) == 2 * KEY_LENGTH and all(c in string.hexdigits for c in compact):
+        register_secret(bytes.fromhex(compact))
+        return True
+    try:
+        padded = compact + "=" * (-len(compact) % 4)
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(raw) != KEY_LENGTH:
+        return False
+    register_secret(raw)
+    return True
+
+
 def key_argument_spec(prefix="") -> dict:
     """The key option group; ``prefix='old_'`` builds the copy-source key options of rekey."""
     return {

@@ -376,3 +376,50 @@ def kill_playbook(proc, workdir, timeout=5.0):
                     pass
             raise AssertionError("processes of the killed playbook survived: %r" % left)
         time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------
+# One play, run as it is: every option and every byte of output
+# --------------------------------------------------------------------------
+
+
+def run_play(service, tasks, workdir, playbook_path=None, args=(), env=None, play_vars=None,
+             timeout=PLAYBOOK_TIMEOUT):
+    """Run ``tasks`` as they are (no register, no ignore_errors added) in one play for ``localhost``, with the
+    service's connection options in ``module_defaults``; return the ``subprocess.CompletedProcess`` with stdout
+    and stderr as bytes, whatever the exit code.
+
+    ``args`` are extra ansible-playbook arguments (``-vvvv``, ``--check``, ``--diff``...), ``env`` extra
+    environment variables, ``play_vars`` the play's ``vars``. The playbook goes to ``playbook_path`` (default
+    ``workdir/playbook.yml``), owner-only since it holds the service's secret key.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    play = [{
+        "name": "ssec.s3 functional test",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "vars": dict(play_vars or {}),
+        "module_defaults": {"group/ssec.s3.s3": connection_defaults(service)},
+        "tasks": list(tasks),
+    }]
+    playbook = Path(playbook_path) if playbook_path else workdir / "playbook.yml"
+    fd = os.open(playbook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(play, handle, indent=2)
+    ansible_tmp = workdir / "ansible-tmp"
+    full_env = clean_env({
+        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_LOCAL_TEMP": str(ansible_tmp / "local"),
+        "ANSIBLE_REMOTE_TEMP": str(ansible_tmp / "remote"),
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_DEPRECATION_WARNINGS": "false",
+    })
+    full_env.pop("ANSIBLE_CONFIG", None)
+    full_env.update(env or {})
+    command = [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)] + list(args)
+    return subprocess.run(command, env=full_env, cwd=str(workdir), stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=timeout, check=False)

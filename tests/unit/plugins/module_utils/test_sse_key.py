@@ -15,7 +15,9 @@ import subprocess
 import pytest
 
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils.errors import registered_secrets
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import (
+    register_key_material,
     CustomerKey,
     InvalidKeyError,
     check_md5,
@@ -450,3 +452,26 @@ def test_unreadable_key_file_names_permissions(key_file):
 
 def test_invalid_key_error_is_an_ssec_error():
     assert issubclass(InvalidKeyError, SsecError)
+
+
+@pytest.mark.parametrize("form", [
+    lambda raw: base64.b64encode(raw).decode(),
+    lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    lambda raw: raw.hex(),
+    lambda raw: " %s\n" % base64.b64encode(raw).decode(),
+], ids=["base64", "base64url-unpadded", "hex", "base64-with-whitespace"])
+def test_a_key_pasted_into_a_fingerprint_option_is_registered_as_secret(form):
+    raw = os.urandom(32)
+    assert register_key_material(form(raw)) is True
+    assert base64.b64encode(raw).decode() in registered_secrets()
+
+
+@pytest.mark.parametrize("text", [
+    base64.b64encode(hashlib.md5(b"x").digest()).decode(),  # a real fingerprint stays visible
+    "not a key at all",
+    base64.b64encode(os.urandom(31)).decode(),
+], ids=["md5-fingerprint", "text", "31-bytes"])
+def test_fingerprints_and_other_text_are_not_registered(text):
+    before = registered_secrets()
+    assert register_key_material(text) is False
+    assert registered_secrets() == before
