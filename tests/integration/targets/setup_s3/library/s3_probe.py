@@ -7,7 +7,8 @@
 It uses boto3 directly and shares no code with the collection: the key goes in
 as raw bytes and botocore encodes it and computes its MD5 itself (the
 collection passes both already encoded), HEAD/GET report the HTTP status
-instead of failing, and digests are computed here with hashlib.
+instead of failing, and digests are computed here with hashlib. It also puts
+SSE-S3 objects, reads and writes object tags, and handles versioned buckets.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ module: s3_probe
 short_description: Independent S3 client for the integration tests of ssec.s3
 description:
   - Puts, heads, gets, lists and deletes objects with boto3 directly, with or without SSE-C headers.
+  - Puts objects with server-managed encryption (SSE-S3).
+  - Reads and writes object tags, creates a bucket with versioning, lists object versions, and deletes a bucket
+    with all its versions.
   - Never imports anything from the collection under test.
 options:
   action:
     description: What to do.
     type: str
     required: true
-    choices: [put, head, get, delete, delete_prefix, list, list_uploads]
+    choices: [put, head, get, delete, delete_prefix, list, list_uploads, put_tags, get_tags, create_versioned_bucket,
+              list_versions, delete_bucket]
   endpoint_url:
     description: S3 endpoint.
     type: str
@@ -48,7 +53,7 @@ options:
     type: str
     required: true
   object:
-    description: Object name, for put, head, get and delete.
+    description: Object name, for put, head, get, delete, put_tags and get_tags.
     type: str
   prefix:
     description: Name prefix, for list, list_uploads and delete_prefix.
@@ -57,6 +62,12 @@ options:
   sse_customer_key:
     description: SSE-C key as base64 text; no key sends no SSE-C headers.
     type: str
+  server_side_encryption:
+    description:
+      - With O(action=put), ask the server to encrypt the object with its own keys (SSE-S3).
+      - Excludes O(sse_customer_key).
+    type: str
+    choices: [AES256]
   content:
     description: Text to put.
     type: str
@@ -82,6 +93,10 @@ options:
       - V(base64) is the form rclone writes (base64 of the binary MD5, checked with rclone 1.75); V(hex) a variant.
     type: str
     choices: [base64, hex]
+  tags:
+    description: Tags to set with O(action=put_tags).
+    type: dict
+    default: {}
 author:
   - ssec.s3 contributors
 """
@@ -97,6 +112,16 @@ EXAMPLES = r"""
     object: o
     content: hello
     sse_customer_key: "{{ key_b64 }}"
+
+- name: Tag an object
+  s3_probe:
+    action: put_tags
+    endpoint_url: https://127.0.0.1:9000
+    access_key: AK
+    secret_key: SK
+    bucket: b
+    object: o
+    tags: {team: data}
 """
 
 RETURN = r"""
@@ -108,6 +133,18 @@ key_md5:
   description: Base64 MD5 of the key given, computed here.
   type: str
   returned: when a key is given
+server_side_encryption:
+  description: What the HEAD reports in C(x-amz-server-side-encryption).
+  type: str
+  returned: head
+tags:
+  description: The object's tags.
+  type: dict
+  returned: get_tags
+versions:
+  description: Every version and delete marker in the bucket (C(object), C(version_id), C(is_latest)).
+  type: list
+  returned: list_versions
 """
 
 import base64
@@ -155,11 +192,20 @@ def _status(exc):
     return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
+def _versions(client, bucket):
+    found = []
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            found.append({"object": item["Key"], "version_id": item["VersionId"], "is_latest": item["IsLatest"]})
+    return found
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "action": {"type": "str", "required": True,
-                       "choices": ["put", "head", "get", "delete", "delete_prefix", "list", "list_uploads"]},
+                       "choices": ["put", "head", "get", "delete", "delete_prefix", "list", "list_uploads",
+                                   "put_tags", "get_tags", "create_versioned_bucket", "list_versions", "delete_bucket"]},
             "endpoint_url": {"type": "str", "required": True},
             "ca_bundle": {"type": "path"},
             "access_key": {"type": "str", "required": True, "no_log": False},
@@ -169,6 +215,7 @@ def main():
             "object": {"type": "str"},
             "prefix": {"type": "str", "default": ""},
             "sse_customer_key": {"type": "str", "no_log": True},
+            "server_side_encryption": {"type": "str", "choices": ["AES256"]},
             "content": {"type": "str"},
             "content_base64": {"type": "str"},
             "src": {"type": "path"},
@@ -176,9 +223,11 @@ def main():
             "content_type": {"type": "str"},
             "dest": {"type": "path"},
             "md5chksum": {"type": "str", "choices": ["base64", "hex"]},
+            "tags": {"type": "dict", "default": {}},
         },
-        mutually_exclusive=[["content", "content_base64", "src"]],
-        required_if=[["action", name, ["object"]] for name in ("put", "head", "get", "delete")],
+        mutually_exclusive=[["content", "content_base64", "src"], ["sse_customer_key", "server_side_encryption"]],
+        required_if=[["action", name, ["object"]]
+                     for name in ("put", "head", "get", "delete", "put_tags", "get_tags")],
         supports_check_mode=False,
     )
     from botocore.exceptions import ClientError
@@ -186,7 +235,8 @@ def main():
     params = module.params
     client = _client(params)
     bucket, name, action = params["bucket"], params["object"], params["action"]
-    result = {"changed": action in ("put", "delete", "delete_prefix")}
+    changing = ("put", "delete", "delete_prefix", "put_tags", "create_versioned_bucket", "delete_bucket")
+    result = {"changed": action in changing}
 
     sse = {}
     if params["sse_customer_key"]:
@@ -208,6 +258,8 @@ def main():
         extra = dict(sse)
         if params["content_type"]:
             extra["ContentType"] = params["content_type"]
+        if params["server_side_encryption"]:
+            extra["ServerSideEncryption"] = params["server_side_encryption"]
         metadata = {str(k): str(v) for k, v in params["metadata"].items()}
         if params["md5chksum"]:
             md5 = hashlib.md5(data).digest()
@@ -271,6 +323,26 @@ def main():
         answer = client.list_multipart_uploads(Bucket=bucket, Prefix=params["prefix"])
         result["uploads"] = [{"object": item["Key"], "upload_id": item["UploadId"]}
                              for item in answer.get("Uploads", [])]
+
+    elif action == "put_tags":
+        tag_set = [{"Key": str(k), "Value": str(v)} for k, v in params["tags"].items()]
+        client.put_object_tagging(Bucket=bucket, Key=name, Tagging={"TagSet": tag_set})
+
+    elif action == "get_tags":
+        answer = client.get_object_tagging(Bucket=bucket, Key=name)
+        result["tags"] = {tag["Key"]: tag["Value"] for tag in answer.get("TagSet", [])}
+
+    elif action == "create_versioned_bucket":
+        client.create_bucket(Bucket=bucket)
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+    elif action == "list_versions":
+        result["versions"] = _versions(client, bucket)
+
+    elif action == "delete_bucket":
+        for item in _versions(client, bucket):
+            client.delete_object(Bucket=bucket, Key=item["object"], VersionId=item["version_id"])
+        client.delete_bucket(Bucket=bucket)
 
     module.exit_json(**result)
 
