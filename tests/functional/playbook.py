@@ -121,6 +121,39 @@ def connection_defaults(service) -> dict:
     }
 
 
+def _playbook_command(service, tasks, workdir, play_name="ssec.s3 functional test", play_vars=None,
+                      playbook_path=None):
+    """Write ``tasks`` as one play for localhost, with the service's connection options in ``module_defaults``;
+    return the ansible-playbook command and its environment. The playbook holds the service's secret key: it is
+    written owner-only (to ``playbook_path``, default ``workdir/playbook.yml``)."""
+    workdir = Path(workdir)
+    play = {
+        "name": play_name,
+        "hosts": "localhost",
+        "gather_facts": False,
+        "vars": dict(play_vars or {}),
+        "module_defaults": {"group/ssec.s3.s3": connection_defaults(service)},
+        "tasks": list(tasks),
+    }
+    playbook = Path(playbook_path) if playbook_path else workdir / "playbook.yml"
+    fd = os.open(playbook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump([play], handle, indent=2)
+    ansible_tmp = workdir / "ansible-tmp"
+    env = clean_env({
+        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_LOCAL_TEMP": str(ansible_tmp / "local"),
+        "ANSIBLE_REMOTE_TEMP": str(ansible_tmp / "remote"),
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_DEPRECATION_WARNINGS": "false",
+    })
+    env.pop("ANSIBLE_CONFIG", None)
+    return [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)], env
+
+
 def run_tasks(service, tasks, workdir, check=False, allow_failures=False, timeout=PLAYBOOK_TIMEOUT):
     """Run ``tasks`` (list of task dicts) in one play; return the list of their registered results.
 
@@ -146,32 +179,7 @@ def run_tasks(service, tasks, workdir, check=False, allow_failures=False, timeou
         # In check mode too, the results must be written.
         "check_mode": False,
     })
-    play = [{
-        "name": "ssec.s3 functional test",
-        "hosts": "localhost",
-        "gather_facts": False,
-        "module_defaults": {"group/ssec.s3.s3": connection_defaults(service)},
-        "tasks": play_tasks,
-    }]
-    playbook = workdir / "playbook.yml"
-    # It holds the service's secret key: owner-only, like the results.
-    fd = os.open(playbook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(play, handle, indent=2)
-
-    ansible_tmp = workdir / "ansible-tmp"
-    env = clean_env({
-        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_LOCAL_TEMP": str(ansible_tmp / "local"),
-        "ANSIBLE_REMOTE_TEMP": str(ansible_tmp / "remote"),
-        "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_DEPRECATION_WARNINGS": "false",
-    })
-    env.pop("ANSIBLE_CONFIG", None)
-    command = [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
+    command, env = _playbook_command(service, play_tasks, workdir)
     if check:
         command.append("--check")
     proc = subprocess.run(command, env=env, cwd=str(workdir), capture_output=True, text=True, timeout=timeout,
@@ -262,30 +270,8 @@ def start_tasks(service, tasks, workdir):
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    play = [{
-        "name": "ssec.s3 functional test (background)",
-        "hosts": "localhost",
-        "gather_facts": False,
-        "module_defaults": {"group/ssec.s3.s3": connection_defaults(service)},
-        "tasks": [dict(task, name=task.get("name", "task %d" % number)) for number, task in enumerate(tasks)],
-    }]
-    playbook = workdir / "playbook.yml"
-    fd = os.open(playbook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(play, handle, indent=2)
-    ansible_tmp = workdir / "ansible-tmp"
-    env = clean_env({
-        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_LOCAL_TEMP": str(ansible_tmp / "local"),
-        "ANSIBLE_REMOTE_TEMP": str(ansible_tmp / "remote"),
-        "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_DEPRECATION_WARNINGS": "false",
-    })
-    env.pop("ANSIBLE_CONFIG", None)
-    command = [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
+    tasks = [dict(task, name=task.get("name", "task %d" % number)) for number, task in enumerate(tasks)]
+    command, env = _playbook_command(service, tasks, workdir, play_name="ssec.s3 functional test (background)")
     with open(workdir / "stdout.txt", "wb") as stdout, open(workdir / "stderr.txt", "wb") as stderr:
         return subprocess.Popen(command, env=env, cwd=str(workdir), stdin=subprocess.DEVNULL, stdout=stdout,
                                 stderr=stderr, start_new_session=True)
@@ -395,31 +381,8 @@ def run_play(service, tasks, workdir, playbook_path=None, args=(), env=None, pla
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    play = [{
-        "name": "ssec.s3 functional test",
-        "hosts": "localhost",
-        "gather_facts": False,
-        "vars": dict(play_vars or {}),
-        "module_defaults": {"group/ssec.s3.s3": connection_defaults(service)},
-        "tasks": list(tasks),
-    }]
-    playbook = Path(playbook_path) if playbook_path else workdir / "playbook.yml"
-    fd = os.open(playbook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(play, handle, indent=2)
-    ansible_tmp = workdir / "ansible-tmp"
-    full_env = clean_env({
-        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_LOCAL_TEMP": str(ansible_tmp / "local"),
-        "ANSIBLE_REMOTE_TEMP": str(ansible_tmp / "remote"),
-        "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_DEPRECATION_WARNINGS": "false",
-    })
-    full_env.pop("ANSIBLE_CONFIG", None)
+    command, full_env = _playbook_command(service, tasks, workdir, play_vars=play_vars, playbook_path=playbook_path)
     full_env.update(env or {})
-    command = [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)] + list(args)
+    command += list(args)
     return subprocess.run(command, env=full_env, cwd=str(workdir), stdin=subprocess.DEVNULL, capture_output=True,
                           timeout=timeout, check=False)
