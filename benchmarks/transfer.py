@@ -646,14 +646,19 @@ def main(argv=None) -> int:
         log("interrupted, cleaning up")
         return 130
     finally:
-        # Ignore further signals while cleaning: weed must not be left behind.
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        runner.kill_current()
-        if service is not None:
-            service.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        log("cleaned up %s" % workdir)
+        clean_up(runner, service, workdir)
+
+
+def clean_up(runner, service, workdir):
+    """Stop the running tool and the server, remove the work directory; signals are ignored meanwhile."""
+    # weed must not be left behind, even when a second Ctrl-C comes during the clean-up.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    runner.kill_current()
+    if service is not None:
+        service.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+    log("cleaned up %s" % workdir)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # pylint: disable=wrong-import-position
 from transfer import (  # noqa: E402  (the sibling benchmark: tools' environments, runner, service loader)
     CANDIDATE as _CANDIDATE_TOOL, MIB, MODULE, Bench, Interrupted, Runner, _raise_interrupted, clean_env,
-    load_s3service, log, median, venv_bin,
+    clean_up, load_s3service, log, median, venv_bin,
 )
 
 KIB = 1024
@@ -707,14 +707,7 @@ def main(argv=None) -> int:
         log("interrupted, cleaning up")
         return 130
     finally:
-        # Ignore further signals while cleaning: weed must not be left behind.
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        runner.kill_current()
-        if service is not None:
-            service.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        log("cleaned up %s" % workdir)
+        clean_up(runner, service, workdir)
 
 
 if __name__ == "__main__":
