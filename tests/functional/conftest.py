@@ -34,3 +34,13 @@ def s3service_factory():
     yield make
     for service in made:
         service.stop()
+
+
+@pytest.fixture
+def fault_proxy(s3service, tmp_path):
+    """A FaultProxy (tests/support/faultproxy.py) in front of the session's service, with no rules; stopped
+    after the test. Modules reach it with ``endpoint_url: fault_proxy.endpoint_url`` and the service's CA."""
+    from faultproxy import FaultProxy  # pylint: disable=import-outside-toplevel
+
+    with FaultProxy.for_service(s3service, tmp_path / "faultproxy-tls") as proxy:
+        yield proxy
