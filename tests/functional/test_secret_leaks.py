@@ -13,9 +13,9 @@ SeaweedFS of the ``s3service`` fixture: once for real, then once in check mode, 
 
 Then everything captured - stdout, stderr, the log files, every file left under the work directory (the
 registered results written as JSON, downloads, Ansible's temp dirs...) and the names of those files - is
-searched, as bytes and as text, for every form of every key the runs used (``secret_forms``: raw bytes,
-base64, base64url, unpadded, hex, HEX, base64 of the base64, bytes-repr escapes, plus their UTF-8 and JSON
-escapings). Zero hits are required. The search is shown to be meaningful: the keys' MD5 fingerprints do
+searched by tests/support/leak_scan.py for every form of every key the runs used (``secret_forms``: raw bytes,
+base64, base64url, unpadded, hex, HEX, base64 of the base64, bytes-repr escapes, plus their UTF-8, JSON and
+Python-repr escapings), and for any other key spelled out whose fingerprint appears. Zero hits are required. The search is shown to be meaningful: the keys' MD5 fingerprints do
 appear in the output, and a canary key that the playbook prints on purpose is found (then left out of the
 zero-hit assertion).
 """
@@ -23,147 +23,26 @@ zero-hit assertion).
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
 import secrets
 import string
-import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from playbook import Key, collections_path, random_file, run_play
-
-# The collection's own list of the forms key material takes (tests/functional is not inside the collection).
-sys.path.insert(0, collections_path())
-# pylint: disable-next=wrong-import-position
-from ansible_collections.ssec.s3.plugins.module_utils.errors import secret_forms  # noqa: E402
+from leak_scan import ScanStats, Secret, leaks, named_forms, parse_key_file, report, scan_sources
+from playbook import Key, random_file, run_play
 
 MIB = 1024 * 1024
 BIG_SIZE = 12 * MIB
-# Hits listed per (secret, form, encoding, place): enough to locate a leak, bounded for a flood.
-MAX_HITS_LISTED = 5
 
 
 # --------------------------------------------------------------------------
-# The secrets and the scanner
+# The scanner (tests/support/leak_scan.py)
 # --------------------------------------------------------------------------
-
-
-def named_forms(raw: bytes) -> dict:
-    """``secret_forms(raw)`` with a name for each form (a report names the form, never prints it)."""
-    b64 = base64.b64encode(raw)
-    url = base64.urlsafe_b64encode(raw)
-    named = {}
-    for name, form in (
-            ("base64", b64),
-            ("base64url", url),
-            ("base64 unpadded", b64.rstrip(b"=")),
-            ("base64url unpadded", url.rstrip(b"=")),
-            ("base64 of the base64", base64.b64encode(b64)),
-            ("hex", raw.hex().encode()),
-            ("HEX", raw.hex().upper().encode()),
-            ("bytes repr", repr(raw)[2:-1].encode("ascii")),
-    ):
-        named.setdefault(form.decode("ascii"), name)
-    named.setdefault(raw.decode("latin-1"), "raw bytes")
-    # The scanner searches exactly the forms the collection scrubs (and some more encodings of them, below).
-    assert set(named) == secret_forms(raw), "named_forms is out of step with errors.secret_forms"
-    return {name: text for text, name in named.items()}
-
-
-@dataclass
-class Secret:
-    """Key material the runs used, with every pattern the scanner looks for."""
-
-    name: str
-    raw: bytes
-    expected_leak: bool = False  # the canary: the playbook prints it on purpose
-    text_patterns: list = field(default_factory=list)  # (form name, str)
-    byte_patterns: list = field(default_factory=list)  # (form name + encoding, bytes)
-
-    def __post_init__(self):
-        seen = set()
-        for form_name, text in named_forms(self.raw).items():
-            self.text_patterns.append((form_name, text))
-            encodings = [("bytes", text.encode("latin-1")), ("UTF-8", text.encode("utf-8")),
-                         ("JSON-escaped", json.dumps(text)[1:-1].encode("ascii")),
-                         ("JSON-escaped UTF-8", json.dumps(text, ensure_ascii=False)[1:-1].encode("utf-8"))]
-            for encoding, pattern in encodings:
-                if pattern not in seen:
-                    seen.add(pattern)
-                    self.byte_patterns.append(("%s (%s)" % (form_name, encoding), pattern))
-
-    @property
-    def md5_b64(self) -> str:
-        return base64.b64encode(hashlib.md5(self.raw).digest()).decode("ascii")
-
-    @property
-    def b64(self) -> str:
-        return base64.b64encode(self.raw).decode("ascii")
-
-
-@dataclass
-class Hit:
-    secret: str
-    form: str
-    how: str  # "bytes" or "text"
-    where: str
-    offset: int
-    expected: bool
-
-    def describe(self) -> str:
-        unit = "byte" if self.how == "bytes" else "character"
-        return "key %r, form %r, found as %s in %s at %s offset %d" % (
-            self.secret, self.form, self.how, self.where, unit, self.offset)
-
-
-@dataclass
-class ScanStats:
-    sources: int = 0
-    bytes_searched: int = 0
-    patterns: int = 0
-    searches: int = 0
-    seconds: float = 0.0
-
-
-def _find_all(haystack, needle):
-    offset = haystack.find(needle)
-    while offset != -1:
-        yield offset
-        offset = haystack.find(needle, offset + 1)
-
-
-def scan(sources, secrets_list, stats=None) -> list:
-    """Every occurrence of every pattern of every secret in ``sources`` (``(where, bytes)`` pairs).
-
-    Searched twice: as bytes (each form as raw bytes, UTF-8 and JSON escapings), and as text (the data decoded as
-    UTF-8, each form as text), so a form that some layer re-encoded is found either way.
-    """
-    stats = stats if stats is not None else ScanStats()
-    started = time.monotonic()
-    hits = []
-    stats.patterns = sum(len(s.byte_patterns) + len(s.text_patterns) for s in secrets_list)
-    for where, data in sources:
-        stats.sources += 1
-        stats.bytes_searched += len(data)
-        text = data.decode("utf-8", "replace")
-        for secret in secrets_list:
-            for form, pattern in secret.byte_patterns:
-                stats.searches += 1
-                for number, offset in enumerate(_find_all(data, pattern)):
-                    if number < MAX_HITS_LISTED:
-                        hits.append(Hit(secret.name, form, "bytes", where, offset, secret.expected_leak))
-            for form, pattern in secret.text_patterns:
-                stats.searches += 1
-                for number, offset in enumerate(_find_all(text, pattern)):
-                    if number < MAX_HITS_LISTED:
-                        hits.append(Hit(secret.name, form, "text", where, offset, secret.expected_leak))
-    stats.seconds += time.monotonic() - started
-    return hits
 
 
 def test_scanner_finds_every_form():
@@ -174,9 +53,11 @@ def test_scanner_finds_every_form():
     sources = []
     for form, text in named_forms(raw).items():
         for encoding, data in (("latin-1", text.encode("latin-1")), ("UTF-8", text.encode("utf-8")),
-                               ("JSON", json.dumps({"msg": text}).encode("ascii"))):
-            sources.append(("%s as %s" % (form, encoding), os.urandom(100) + b" x=" + data + b" " + os.urandom(100)))
-    hits = scan(sources, [secret, other])
+                               ("JSON", json.dumps({"msg": text}).encode("ascii")),
+                               ("Python repr", repr({"msg": text}).encode("utf-8"))):
+            sources.append(("%s as %s" % (form, encoding),
+                            os.urandom(100) + b"\n x=" + data + b" \n" + os.urandom(100)))
+    hits = scan_sources(sources, [secret, other])
     assert not [hit for hit in hits if hit.secret == "bystander"]
     found_in = {hit.where for hit in hits}
     missed = [where for where, _data in sources if where not in found_in]
@@ -185,6 +66,23 @@ def test_scanner_finds_every_form():
     for where, _data in sources:
         planted = where.split(" as ")[0]
         assert any(hit.form.startswith(planted) for hit in hits if hit.where == where), where
+    # Never the secret itself in what a report prints.
+    text = report(hits, ScanStats()) + "\n".join(hit.describe() for hit in hits)
+    assert not [form for form in named_forms(raw).values() if form in text]
+
+
+def test_scanner_finds_unlisted_fingerprinted_keys():
+    """A key the scanner was not given is still reported when it is spelled out and its fingerprint appears."""
+    raw = os.urandom(32)
+    fingerprint = base64.b64encode(hashlib.md5(raw).digest())
+    spelled = [base64.b64encode(raw), base64.urlsafe_b64encode(raw).rstrip(b"="), raw.hex().encode(),
+               base64.b64encode(base64.b64encode(raw))]
+    for form in spelled:
+        hits = scan_sources([("log", b"key_md5: " + fingerprint + b"\nline two\nkey: '" + form + b"'\n")],
+                            [Secret("listed", os.urandom(32))])
+        assert [(hit.where, hit.line) for hit in hits] == [("log", 3)], form
+        # Without the fingerprint, a random 32-byte value (a SHA-256, say) is no finding.
+        assert not scan_sources([("log", b"sha256: " + form + b"\n")], [Secret("listed", os.urandom(32))])
 
 
 # --------------------------------------------------------------------------
@@ -411,23 +309,6 @@ def _write(path, data, mode=0o600):
         handle.write(data)
 
 
-def _parse_key_file(data: bytes):
-    """The key in a key file (raw, base64 or hex), or None: the files ssec.s3.key wrote, and its backups."""
-    if len(data) == 32:
-        return data
-    text = b"".join(data.split())
-    if len(text) == 64:
-        try:
-            return bytes.fromhex(text.decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
-            pass
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw if len(raw) == 32 else None
-
-
 def _files_under(root: Path):
     for directory, dirs, files in os.walk(root):
         dirs.sort()
@@ -543,7 +424,7 @@ def test_no_key_material_in_any_output(s3service, tmp_path):
     ]
     key_store_files = {}
     for path in _files_under(made_keys):
-        raw = _parse_key_file(path.read_bytes())
+        raw = parse_key_file(path.read_bytes())
         if raw is not None:
             key_store_files[path] = raw
     made = sorted(set(key_store_files.values()))
@@ -575,8 +456,8 @@ def test_no_key_material_in_any_output(s3service, tmp_path):
     assert all(name.startswith(("inputs/", "made-keys/")) for name in skipped), skipped
 
     stats = ScanStats()
-    hits = scan(sources, secrets_list, stats)
-    leaks = [hit for hit in hits if not hit.expected]
+    hits = scan_sources(sources, secrets_list, stats)
+    leaked = leaks(hits)
     canary_hits = [hit for hit in hits if hit.expected]
 
     # --- the search is meaningful ---
@@ -592,12 +473,8 @@ def test_no_key_material_in_any_output(s3service, tmp_path):
                and secret.md5_b64.encode() not in source_data["stdout of the real run"]]
     assert not missing, "the fingerprints of the keys ssec.s3.key made do not appear: %s" % missing
 
-    summary = ("searched %d bytes in %d sources (%d skipped input/key files) for %d forms of %d secrets "
-               "(%d searches) in %.1f s; %d canary hits (expected), %d leaks; playbook runs: real %.1f s, "
-               "check %.1f s; whole test %.1f s" % (
-                   stats.bytes_searched, stats.sources, len(skipped), stats.patterns, len(secrets_list),
-                   stats.searches, stats.seconds, len(canary_hits), len(leaks), runs["real"]["seconds"],
-                   runs["check"]["seconds"], time.monotonic() - started))
+    summary = ("%s\n%d skipped input/key files, %d secrets; playbook runs: real %.1f s, check %.1f s; "
+               "whole test %.1f s" % (report(hits, stats), len(skipped), len(secrets_list), runs["real"]["seconds"],
+                                      runs["check"]["seconds"], time.monotonic() - started))
     print("\n" + summary)
-    assert not leaks, "key material found (%d hits; the forms are not shown):\n%s\n%s" % (
-        len(leaks), "\n".join(hit.describe() for hit in leaks[:50]), summary)
+    assert not leaked, "key material found (%d hits; the forms are not shown):\n%s" % (len(leaked), summary)
