@@ -368,3 +368,21 @@ def test_versioning_note(stubbed):
     assert "old key" in rekey_task._versioning_note(client, BUCKET)
     assert rekey_task._versioning_note(client, BUCKET) is None  # an error is only no advice
     assert rekey_task._versioning_note(client, BUCKET) is None
+
+
+def test_a_copy_whose_answer_was_lost_counts_when_the_object_verifies(stubbed):
+    """The server made the copy but the answer was lost; the SDK's retry (source key now wrong) failed."""
+    client, stubber = stubbed
+    item = item_for(100)
+    stubber.add_client_error("copy_object", "InternalError", "We encountered an internal error", 500)
+    stubber.add_response("head_object", head(100, key=NEW), {"Bucket": BUCKET, "Key": NAME, **sse(NEW)})
+    assert Rekeyer(client, BUCKET, OLD, NEW).rewrite(item)["method"] == COPY
+
+
+def test_a_failed_copy_that_did_not_happen_is_reported(stubbed):
+    client, stubber = stubbed
+    item = item_for(100)
+    stubber.add_client_error("copy_object", "InternalError", "We encountered an internal error", 500)
+    stubber.add_client_error("head_object", "403", "", 403)  # still under the old key: the new one does not open it
+    with pytest.raises(SsecError, match=r"Failed to copy s3://bucket/dir/big.bin onto itself.*\(HTTP 500\)"):
+        Rekeyer(client, BUCKET, OLD, NEW).rewrite(item)
