@@ -74,9 +74,15 @@ _CREDENTIALS_HINT = (
     "SCW_ACCESS_KEY / SCW_SECRET_KEY) and that they belong to this endpoint."
 )
 _SSE_C_BLOCKED_HINT = (
-    "If this is an AWS bucket created after April 2026, SSE-C writes are blocked until the bucket's "
-    "default encryption allows them: run PutBucketEncryption with BlockedEncryptionTypes set to NONE. "
+    "If this is an AWS bucket, SSE-C writes are blocked in it: since April 2026 new buckets block them by default, "
+    "as do the existing buckets of accounts that held no SSE-C object. Allow them in the bucket's default "
+    "encryption configuration: PutBucketEncryption (aws s3api put-bucket-encryption, permission "
+    "s3:PutEncryptionConfiguration) with BlockedEncryptionTypes set to NONE in its rule. "
     "Otherwise check that the credentials may write to this bucket."
+)
+_CONNECTION_LOST_HINT = (
+    "The server may have stopped or restarted, or something on the network cut the connection: check that the "
+    "server is running and reachable, then run the task again."
 )
 
 # Error codes from the response body, when there is one.
@@ -131,19 +137,35 @@ def describe_exception(exc, action, write=False) -> SsecError:
         return exc
     if isinstance(exc, bex.ClientError):
         return describe_client_error(exc, action, write)
+    if type(exc).__name__ == "RetriesExceededError" and getattr(exc, "last_exception", None) is not None:
+        # s3transfer's wrapper after its own retries of a download: the last error says what went wrong.
+        return describe_exception(exc.last_exception, action, write)
+    if isinstance(exc, bex.SSLError) and not _is_certificate_problem(exc):
+        # A connection cut inside TLS ("EOF occurred in violation of protocol") is no certificate problem.
+        return SsecError("Failed to %s: the TLS connection broke before the server answered (%s). %s"
+                         % (action, exc, _CONNECTION_LOST_HINT))
     if isinstance(exc, bex.SSLError):
         return SsecError("Failed to %s: TLS error (%s). %s" % (action, exc, _TLS_HINT))
-    if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError)):
-        return SsecError("Failed to %s: the endpoint could not be reached (%s). Check endpoint_url, "
-                         "the network, and that the server is running." % (action, exc))
     if isinstance(exc, bex.ReadTimeoutError):
         return SsecError("Failed to %s: the server did not answer in time (%s). Raise read_timeout or "
                          "retry later." % (action, exc))
+    if isinstance(exc, (bex.ConnectionClosedError, bex.ResponseStreamingError, ConnectionError)) or \
+            type(exc).__name__ in ("ProtocolError", "IncompleteRead", "IncompleteReadError"):
+        return SsecError("Failed to %s: the connection to the server was lost in the middle of the transfer "
+                         "(%s). %s" % (action, exc, _CONNECTION_LOST_HINT))
+    if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError)):
+        return SsecError("Failed to %s: the endpoint could not be reached (%s). Check endpoint_url, "
+                         "the network, and that the server is running." % (action, exc))
     if isinstance(exc, bex.NoCredentialsError):
         return SsecError("Failed to %s: no S3 credentials were found. %s" % (action, _CREDENTIALS_HINT))
     if isinstance(exc, bex.ParamValidationError):
         return SsecError("Failed to %s: invalid request parameters: %s" % (action, exc))
     return SsecError("Failed to %s: %s: %s" % (action, type(exc).__name__, exc))
+
+
+def _is_certificate_problem(exc) -> bool:
+    text = str(exc).lower()
+    return any(sign in text for sign in ("certificate", "hostname", "doesn't match", "wrong version number"))
 
 
 @contextlib.contextmanager

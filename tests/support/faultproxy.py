@@ -198,6 +198,10 @@ class FaultProxy:
     def stop(self) -> None:
         self._stopping.set()
         if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
             self._listener.close()
         with self._lock:
             live = list(self._sockets)

@@ -328,6 +328,29 @@ TRANSPORT_ERRORS = [
         id="ReadTimeoutError",
     ),
     pytest.param(
+        bex.SSLError(endpoint_url="https://s3.example.test/b/o?partNumber=2",
+                     error="EOF occurred in violation of protocol (_ssl.c:2427)"),
+        ["Failed to upload: the TLS connection broke before the server answered", "EOF occurred",
+         "check that the server is running and reachable, then run the task again"],
+        id="SSLError-connection-cut",
+    ),
+    pytest.param(
+        bex.ConnectionClosedError(endpoint_url="https://s3.example.test/b/o"),
+        ["Failed to upload: the connection to the server was lost in the middle of the transfer",
+         "The server may have stopped or restarted", "run the task again"],
+        id="ConnectionClosedError",
+    ),
+    pytest.param(
+        bex.ResponseStreamingError(error="IncompleteRead(1009375 bytes read, 7379233 more expected)"),
+        ["the connection to the server was lost in the middle of the transfer", "run the task again"],
+        id="ResponseStreamingError",
+    ),
+    pytest.param(
+        ConnectionResetError(104, "Connection reset by peer"),
+        ["the connection to the server was lost", "Connection reset by peer", "run the task again"],
+        id="ConnectionResetError",
+    ),
+    pytest.param(
         bex.NoCredentialsError(),
         ["Failed to upload: no S3 credentials were found.", "Check access_key and secret_key",
          "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY", "SCW_ACCESS_KEY / SCW_SECRET_KEY"],
@@ -346,3 +369,26 @@ def test_transport_errors_name_the_cause_and_the_fix(exc, expected):
         for fragment in expected:
             assert fragment in error.message
     assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+class RetriesExceededError(Exception):
+    """Shaped like s3transfer's: raised after its own retries of a download, the last error attached."""
+
+    def __init__(self, last_exception):
+        super().__init__("Max Retries Exceeded")
+        self.last_exception = last_exception
+
+
+def test_a_download_out_of_retries_is_described_by_its_last_error():
+    error = describe_exception(RetriesExceededError(bex.ConnectionClosedError(endpoint_url="https://s3.example.test/")),
+                               "download s3://b/o")
+    assert error.message.startswith("Failed to download s3://b/o: the connection to the server was lost")
+    assert "Max Retries Exceeded" not in error.message
+
+
+def test_the_blocked_sse_c_hint_names_the_bucket_setting():
+    message = describe_client_error(client_error(403, "AccessDenied", "Access Denied"), "upload", write=True).message
+    for fragment in ("April 2026", "default encryption configuration", "PutBucketEncryption",
+                     "aws s3api put-bucket-encryption", "s3:PutEncryptionConfiguration",
+                     "BlockedEncryptionTypes set to NONE"):
+        assert fragment in message
