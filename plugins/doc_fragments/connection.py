@@ -15,7 +15,8 @@ options:
       - URL of the S3 endpoint, for example V(https://s3.fr-par.scw.cloud) or V(https://minio.example.com:9000).
       - Defaults to the E(AWS_ENDPOINT_URL_S3) or E(AWS_ENDPOINT_URL) environment variable; without any,
         AWS S3 is used, or with O(provider=scaleway) the endpoint of O(region).
-      - A plain C(http://) endpoint is refused unless O(allow_plain_http=true).
+      - A plain C(http://) endpoint is refused before any request is made, unless O(allow_plain_http=true),
+        because every request carries the SSE-C key, and over http it would travel in clear text.
     type: str
   region:
     description:
@@ -51,8 +52,10 @@ options:
     type: path
   validate_certs:
     description:
-      - Verify the endpoint's TLS certificate.
-      - V(false) lets anyone able to intercept the connection read the SSE-C key. Prefer O(ca_bundle).
+      - Verify the endpoint's TLS certificate (on by default). A certificate that does not verify fails the task
+        before any data or key is sent.
+      - B(Dangerous:) V(false) lets anyone able to intercept the connection read the SSE-C key. For a private CA
+        or a self-signed certificate set O(ca_bundle) instead.
     type: bool
     default: true
   addressing_style:
@@ -65,8 +68,11 @@ options:
   allow_plain_http:
     description:
       - Allow a plain C(http://) O(endpoint_url).
-      - B(Dangerous:) the SSE-C key is sent in clear on every request and must then be considered leaked.
-        Only for throwaway test servers; AWS, Scaleway, MinIO and Ceph refuse SSE-C over http anyway.
+      - B(Dangerous:) the SSE-C key travels in clear text on every request (and the access key's signatures,
+        the data and its metadata with it). Anyone on the network path can read it, so a key that was sent over
+        http must be considered leaked, and every object encrypted with it rotated with M(ssec.s3.rekey).
+      - Only for throwaway test servers on loopback, with throwaway keys. AWS, Scaleway, MinIO and Ceph refuse
+        SSE-C over http anyway.
     type: bool
     default: false
   retries:

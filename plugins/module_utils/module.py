@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -35,6 +36,40 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
 
 
+# What any S3 API accepts as a bucket name (botocore refuses other characters before sending anything);
+# the current rules are stricter (lowercase, at most 63), but older buckets may not follow them.
+_BUCKET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$")
+# S3's limit on object names, in bytes of UTF-8.
+MAX_NAME_BYTES = 1024
+_SHOWN_NAME_CHARACTERS = 40
+
+
+def bucket_name_problem(name):
+    """Why ``name`` can never be a bucket name, or None (access point ARNs are left to the SDK)."""
+    if name.startswith("arn:") or _BUCKET_NAME.match(name):
+        return None
+    return ("bucket %r is not a valid bucket name. Bucket names are 3 to 63 characters: lowercase letters, "
+            "digits, dots and hyphens, beginning and ending with a letter or digit. Correct bucket." % name)
+
+
+def object_name_problem(name, option="object"):
+    """Why ``name`` is refused as an object name (or, with ``option='prefix'``, a prefix), or None."""
+    if name == "" and option == "object":
+        return "object is empty: give the name of the object in the bucket, for example dir/file.txt."
+    if name.startswith("/"):
+        return ("%s %r starts with '/': S3 names have no leading slash, and some servers would drop it and act on "
+                "%r instead. Give the name without the leading '/'." % (option, _shown(name), _shown(name.lstrip("/"))))
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        return ("%s is %d bytes long in UTF-8 (it begins with %r), but S3 names are at most %d bytes. "
+                "Use a shorter name." % (option, size, _shown(name), MAX_NAME_BYTES))
+    return None
+
+
+def _shown(name):
+    return name if len(name) <= _SHOWN_NAME_CHARACTERS else name[:_SHOWN_NAME_CHARACTERS] + "..."
+
+
 class SsecModule(AnsibleModule):
     """An AnsibleModule with the collection's option groups and a scrubbing exit path.
 
@@ -57,6 +92,19 @@ class SsecModule(AnsibleModule):
                 self.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
             if not HAS_CRYPTOGRAPHY:
                 self.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+            self._check_names()
+
+    def _check_names(self):
+        """Refuse names S3 cannot hold before any request (a server may alter them, and act on another object)."""
+        problems = []
+        if self.params.get("bucket") is not None:
+            problems.append(bucket_name_problem(self.params["bucket"]))
+        for option in ("object", "prefix"):
+            if self.params.get(option) is not None:
+                problems.append(object_name_problem(self.params[option], option))
+        problems = [problem for problem in problems if problem]
+        if problems:
+            self.fail_json(msg=" ".join(problems))
 
     def customer_key(self, prefix="", required=True):
         """The SSE-C key given by the key options (``prefix`` selects another group)."""
@@ -64,6 +112,20 @@ class SsecModule(AnsibleModule):
 
     def client(self, max_pool_connections=10):
         return s3_client(self.params, max_pool_connections)
+
+    def atomic_move(self, src, dest, *args, **kwargs):
+        # ansible-core raises a bare Exception when the final rename fails (an immutable file, a read-only
+        # mount): say what it means for dest, instead of reporting a bug.
+        try:
+            return super().atomic_move(src, dest, *args, **kwargs)
+        except SsecError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-except
+            cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+            reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else "the final rename failed"
+            raise SsecError("Could not put the new file in place at %s (%s); it was left as it was. Check the "
+                            "permissions and attributes of the file and of its directory (an immutable or "
+                            "append-only file, a read-only mount), or use become." % (dest, reason)) from None
 
     def _hide_secrets(self):
         # A key pasted into a fingerprint option (not no_log) would be echoed in the invocation: mask it too.

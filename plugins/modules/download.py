@@ -26,7 +26,10 @@ options:
     type: str
     required: true
   object:
-    description: Name (key) of the object in the bucket.
+    description:
+      - Name (key) of the object in the bucket.
+      - At most 1024 bytes in UTF-8, without a leading C(/); other names are refused before any request
+        (some servers drop a leading C(/) and would act on another object).
     type: str
     required: true
   dest:

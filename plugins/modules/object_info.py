@@ -29,12 +29,15 @@ options:
   object:
     description:
       - Name (key) of the object in the bucket.
+      - At most 1024 bytes in UTF-8, without a leading C(/); other names are refused before any request
+        (some servers drop a leading C(/) and would act on another object).
       - Exactly one of O(object) and O(prefix) is required.
     type: str
   prefix:
     description:
       - Report every object whose name starts with this prefix (no wildcard); V('') means the whole bucket.
       - The single-object return values are then in RV(objects), one entry per object.
+      - Without a leading C(/), like object names.
     type: str
   concurrency:
     description: With O(prefix), how many objects are examined at once.

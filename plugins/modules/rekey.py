@@ -42,6 +42,8 @@ options:
   object:
     description:
       - Name (key) of the one object to rotate. It must exist.
+      - At most 1024 bytes in UTF-8, without a leading C(/); other names are refused before any request
+        (some servers drop a leading C(/) and would act on another object).
       - Exactly one of O(object) and O(prefix) is required.
     type: str
   prefix:
@@ -49,6 +51,7 @@ options:
       - Rotate every object whose name starts with this prefix, for example V(backups/) (no wildcard).
         V('') means the whole bucket.
       - Exactly one of O(object) and O(prefix) is required.
+      - Without a leading C(/), like object names.
     type: str
   old_sse_customer_key:
     description:

@@ -52,6 +52,7 @@ options:
         O(path), with C(/) separators. V(backups) and V(backups/) are the same prefix (a missing C(/) is
         added, so that C(backups-old/) is never part of the tree).
       - Objects whose name ends with C(/) (folder markers made by consoles) are ignored.
+      - Without a leading C(/), like object names.
       - The default is the whole bucket.
     type: str
     default: ''

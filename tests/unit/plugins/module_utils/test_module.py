@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every module checks before any request: bucket and object names; a failed final rename explained."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils.module import (
+    MAX_NAME_BYTES,
+    SsecModule,
+    bucket_name_problem,
+    object_name_problem,
+)
+
+
+@pytest.mark.parametrize("name", ["abc", "my-bucket", "my.bucket.1", "a" * 63, "Legacy_Bucket",
+                                  "arn:aws:s3:eu-west-1:123456789012:accesspoint/ap"])
+def test_bucket_names_accepted(name):
+    assert bucket_name_problem(name) is None
+
+
+@pytest.mark.parametrize("name", ["", "a", "ab", "Bad_Bucket!", "bucket/with/slash", "-leading", "trailing.",
+                                  "space here", "b" * 256, "\u00e9t\u00e9"])
+def test_bucket_names_refused(name):
+    problem = bucket_name_problem(name)
+    assert "is not a valid bucket name" in problem and "3 to 63 characters" in problem
+
+
+@pytest.mark.parametrize("name", ["file.txt", "dir/file.txt", "a name with spaces", "donn\u00e9es/\u00e9t\u00e9 \u2603",
+                                  "\u00e9" * (MAX_NAME_BYTES // 2), "trailing/"])
+def test_object_names_accepted(name):
+    assert object_name_problem(name) is None
+
+
+def test_object_name_with_a_leading_slash_names_the_fix():
+    problem = object_name_problem("/dir/file.txt")
+    assert "starts with '/'" in problem and "'dir/file.txt'" in problem and "without the leading '/'" in problem
+
+
+def test_object_name_too_long_counts_utf8_bytes_and_shows_only_its_start():
+    problem = object_name_problem("\u00e9" * 513)
+    assert "1026 bytes" in problem and "at most 1024 bytes" in problem
+    assert "\u00e9" * 41 not in problem  # the name is cut, not echoed whole
+
+
+def test_empty_object_name_but_empty_prefix_is_the_whole_bucket():
+    assert "object is empty" in object_name_problem("")
+    assert object_name_problem("", "prefix") is None
+    assert "prefix '/logs/' starts with '/'" in object_name_problem("/logs/", "prefix")
+
+
+def test_failed_final_rename_says_what_to_check(monkeypatch):
+    def refuse(self, src, dest, *args, **kwargs):
+        try:
+            raise OSError(errno.EPERM, "Operation not permitted")
+        except OSError as exc:
+            raise Exception("Unable to make %r into to %r" % (src, dest)) from exc  # as ansible-core does
+
+    monkeypatch.setattr(AnsibleModule, "atomic_move", refuse)
+    module = SsecModule.__new__(SsecModule)
+    with pytest.raises(SsecError) as caught:
+        module.atomic_move("/tmp/.x.part", "/srv/x")
+    message = caught.value.message
+    assert "/srv/x (Operation not permitted)" in message and "left as it was" in message
+    assert "immutable" in message and "Unable to make" not in message
