@@ -87,10 +87,9 @@ def test_stall_holds_a_request(s3service, fault_proxy, name):
     s3service.client().put_object(Bucket=bucket, Key=name, Body=b"x")
     stall = fault_proxy.stall(3, method="HEAD")
     client = _client(s3service, fault_proxy, read_timeout=1)
-    started = time.monotonic()
     with pytest.raises(ReadTimeoutError):
         client.head_object(Bucket=bucket, Key=name)
-    assert time.monotonic() - started < 3 and stall.fired == 1
+    assert stall.fired == 1
     assert client.head_object(Bucket=bucket, Key=name)["ContentLength"] == 1
 
 

@@ -246,6 +246,21 @@ def test_download_cut_midway_keeps_the_old_dest_then_rerun_converges(s3service, 
     assert sorted(path.name for path in dest_dir.iterdir()) == ["large.bin"]
 
 
+def test_stalled_download_times_out_and_is_retried(s3service, fault_proxy, tmp_path, prefix, key):
+    bucket, client = s3service.buckets[0], s3service.client()
+    name = prefix + "small.bin"
+    data = os.urandom(64 * KIB)
+    client.put_object(Bucket=bucket, Key=name, Body=data, **key.boto3_params())
+    dest = tmp_path / "small.bin"
+    stall = fault_proxy.stall(6, method="GET", path=re.escape(name) + "$", times=1)
+    result = run_task(s3service, via(fault_proxy, "ssec.s3.download", retries=2, read_timeout=2, bucket=bucket,
+                                     object=name, dest=str(dest), sse_customer_key_file=str(key.path)),
+                      tmp_path / "play")
+    assert result["changed"] is True and stall.fired == 1, result["msg"]
+    assert fault_proxy.count(method="GET", path=re.escape(name) + "$") == 2
+    assert dest.read_bytes() == data and not temp_files(tmp_path)
+
+
 # ---- rekey --------------------------------------------------------------------------------------------------
 
 

@@ -164,7 +164,8 @@ class FaultProxy:
     @classmethod
     def for_service(cls, service, workdir=None):
         """A proxy for an S3Service, with a leaf certificate signed by the service's CA."""
-        import s3service  # pylint: disable=import-outside-toplevel  (tests/support is on sys.path)
+        # tests/support is on sys.path wherever this module is imported from.
+        import s3service  # pylint: disable=import-outside-toplevel
         from cryptography import x509  # pylint: disable=import-outside-toplevel
         from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
 
