@@ -27,6 +27,11 @@ MIN_PART_SIZE = 5 * MIB
 _READ_SIZE = MIB
 # Memory for parts in flight: concurrency is lowered when parts are large.
 _MAX_BUFFERED = 256 * MIB
+_UNFINISHED_UPLOAD_HINT = (
+    "If the server could not be reached to abort it, the multipart upload stays open there (its parts take space; "
+    "no object is created): find it with 'aws s3api list-multipart-uploads' and end it with "
+    "'aws s3api abort-multipart-upload', or let a lifecycle rule (AbortIncompleteMultipartUpload) remove it."
+)
 
 
 def part_size(size, minimum=DEFAULT_PART_SIZE) -> int:
@@ -103,15 +108,21 @@ def upload(client, bucket, name, source, key, metadata=None, content_type=None, 
         extra["ContentType"] = content_type
     if storage_class:
         extra["StorageClass"] = storage_class
-    with s3_errors("upload s3://%s/%s" % (bucket, name), write=True):
-        with _transfer_manager(client, chunk, concurrency) as manager:
-            if source.path is not None:
-                # By name, each worker reads its part as it sends it; a file object would be read
-                # ahead into memory, up to 15 parts (max_in_memory_upload_chunks + submission threads).
-                manager.upload(source.path, bucket, name, extra_args=extra).result()
-            else:
-                with source.open() as body:
-                    manager.upload(body, bucket, name, extra_args=extra).result()
+    try:
+        with s3_errors("upload s3://%s/%s" % (bucket, name), write=True):
+            with _transfer_manager(client, chunk, concurrency) as manager:
+                if source.path is not None:
+                    # By name, each worker reads its part as it sends it; a file object would be read
+                    # ahead into memory, up to 15 parts (max_in_memory_upload_chunks + submission threads).
+                    manager.upload(source.path, bucket, name, extra_args=extra).result()
+                else:
+                    with source.open() as body:
+                        manager.upload(body, bucket, name, extra_args=extra).result()
+    except SsecError as exc:
+        if source.size > chunk and exc.status is None:
+            # The connection was lost: the abort of the multipart upload may not have reached the server either.
+            raise SsecError("%s %s" % (exc.message, _UNFINISHED_UPLOAD_HINT), code=exc.code, status=exc.status) from None
+        raise
     return part_count(source.size, chunk) if source.size > chunk else 1
 
 

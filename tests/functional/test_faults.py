@@ -462,6 +462,7 @@ def test_server_killed_during_transfers_then_restarted(s3service_factory, tmp_pa
             assert result.get("failed") is True, result
             says_what_to_do(result["msg"])
             assert "server is running" in result["msg"], result["msg"]
+        assert "list-multipart-uploads" in upload["msg"] and "list-multipart-uploads" not in download["msg"]
         assert dest.read_bytes() == b"the old content" and temp_files(dest.parent) == []
 
         proxy.throttle(None)
