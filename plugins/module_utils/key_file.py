@@ -139,5 +139,7 @@ def replace_key_file(path, key, key_format):
         os.replace(temp_path, path)
     except OSError as exc:
         os.unlink(temp_path)
-        raise SsecError("Cannot replace %s: %s. The old file was left untouched." % (path, exc.strerror)) from None
+        raise SsecError("Cannot replace %s: %s. The old file was left untouched. Check the permissions and "
+                        "attributes of the file and of its directory (an immutable file, a read-only mount), or "
+                        "use become." % (path, exc.strerror)) from None
     _fsync_directory(os.path.dirname(os.path.abspath(path)))

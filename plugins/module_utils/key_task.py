@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.key_file import (
     KeyFileState,
@@ -41,6 +43,13 @@ def plan_key_file(state: KeyFileState, key_format, regenerate) -> str:
     return KEEP if state.format == key_format else CONVERT
 
 
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def ensure_key(module) -> dict:
     params = module.params
     path, key_format = params["path"], params["format"]
@@ -53,6 +62,8 @@ def ensure_key(module) -> dict:
     changed = action != KEEP
     if changed:
         writable_parent(path)  # in check mode too, so it predicts the real run's failure
+        if before.exists:
+            module.check_replaceable(path)
     backup_file = None
 
     if not module.check_mode:
@@ -64,7 +75,12 @@ def ensure_key(module) -> dict:
         elif action == REPLACE:
             if params["backup"]:
                 backup_file = module.backup_local(path)
-            replace_key_file(path, key, key_format)
+            try:
+                replace_key_file(path, key, key_format)
+            except SsecError:
+                if backup_file:
+                    _remove(backup_file)  # the key file is intact: a copy of it would only be clutter
+                raise
 
     # In check mode a new key is not generated for real, so there is no fingerprint to report yet.
     unknown_key = module.check_mode and action in (CREATE, REPLACE)

@@ -113,6 +113,19 @@ class SsecModule(AnsibleModule):
     def client(self, max_pool_connections=10):
         return s3_client(self.params, max_pool_connections)
 
+    def check_replaceable(self, path):
+        """Fail when the file at ``path`` can never be replaced, not even by root: immutable or append-only."""
+        flags = self.get_file_attributes(path, include_version=False).get("attr_flags") or ""
+        for flag, name in (("i", "immutable"), ("a", "append-only")):
+            if flag in flags:
+                raise SsecError("%s is %s (lsattr shows '%s'), so it cannot be replaced; it was left as it was. "
+                                "Remove the attribute (chattr -%s) or write to another path." % (path, name, flag, flag))
+
+    def backup_local(self, fn):
+        # Before the copy: ansible-core copies the attributes too, and an immutable backup would stay behind.
+        self.check_replaceable(fn)
+        return super().backup_local(fn)
+
     def atomic_move(self, src, dest, *args, **kwargs):
         # ansible-core raises a bare Exception when the final rename fails (an immutable file, a read-only
         # mount): say what it means for dest, instead of reporting a bug.

@@ -99,7 +99,6 @@ class Context:
         self.other = Key(self.keys_dir / "other.key")
         self.http = PlainListener()  # must see no connection at all
         self.http_control = PlainListener()  # reached by the allow_plain_http control task
-        self.immutable = []
 
     # -- key option sets (paths only, or the lookup: the playbook text holds no key) --
 
@@ -177,14 +176,14 @@ class Context:
             directory.mkdir()
             write(directory / "present.txt", b"present\n")
             subprocess.run(["chattr", "+i", str(directory)], check=True, capture_output=True)
-            self.immutable.append(directory)
+        shutil.copy(self.key.path, self.key_path("immutable.key"))
+        subprocess.run(["chattr", "+i", self.key_path("immutable.key")], check=True, capture_output=True)
         write(self.path("immutable-dest.txt"), b"an immutable dest\n", 0o644)
         subprocess.run(["chattr", "+i", self.path("immutable-dest.txt")], check=True, capture_output=True)
-        self.immutable.append(self.files / "immutable-dest.txt")
 
     def teardown(self):
-        for path in self.immutable:
-            subprocess.run(["chattr", "-i", str(path)], check=False, capture_output=True)
+        # Recursively: a failed case might have left an immutable copy (a backup) behind.
+        subprocess.run(["chattr", "-R", "-i", str(self.root)], check=False, capture_output=True)
         self.http.close()
         self.http_control.close()
 
@@ -328,6 +327,12 @@ CASES = [
          ["does not exist"], ["create it first"], keys_tree),
     Case("key-readonly-directory", module_task("key", path=lambda c: c.path("readonly-keys", "new.key")),
          ["not writable"], ["permissions"], files_tree),
+    Case("key-regenerate-immutable-file", module_task("key", path=lambda c: c.key_path("immutable.key"),
+                                                      regenerate="always"),
+         ["is immutable", "cannot be replaced"], ["chattr -i"], keys_tree),
+    Case("key-regenerate-immutable-file-no-backup", module_task("key", path=lambda c: c.key_path("immutable.key"),
+                                                                regenerate="always", backup=False),
+         ["is immutable", "cannot be replaced"], ["chattr -i"], keys_tree),
     Case("key-unknown-format", module_task("key", path=lambda c: c.key_path("new-hex.key"), format="hex"),
          ["value of format", "got: hex"], ["must be one of: raw, base64"], keys_tree),
 
@@ -464,6 +469,8 @@ CASES = [
          ["is a directory"], ["including its name"], files_tree),
     Case("dest-immutable-file", download(dest=lambda c: c.path("immutable-dest.txt"), **key_args()),
          ["could not put the new file in place", "left as it was"], ["immutable", "permissions"], files_tree),
+    Case("dest-immutable-file-backup", download(dest=lambda c: c.path("immutable-dest.txt"), backup=True, **key_args()),
+         ["is immutable", "cannot be replaced", "left as it was"], ["chattr -i"], files_tree),
     Case("download-plaintext-object", download(object=lambda c: c.obj("plain"), **key_args()),
          ["not SSE-C encrypted"], ["encrypt_plaintext: true"], lambda c: [("object", c.obj("plain"), None),
                                                                            ("tree", str(c.files))]),

@@ -69,3 +69,20 @@ def test_failed_final_rename_says_what_to_check(monkeypatch):
     message = caught.value.message
     assert "/srv/x (Operation not permitted)" in message and "left as it was" in message
     assert "immutable" in message and "Unable to make" not in message
+
+
+@pytest.mark.parametrize("flags, refused", [("", None), ("e", None), ("ie", "immutable"), ("a", "append-only")])
+def test_a_file_that_cannot_be_replaced_is_refused_before_its_backup(monkeypatch, flags, refused):
+    copies = []
+    monkeypatch.setattr(AnsibleModule, "get_file_attributes", lambda self, path, include_version=True: {
+        "attr_flags": flags})
+    monkeypatch.setattr(AnsibleModule, "backup_local", lambda self, path: copies.append(path) or path + "~")
+    module = SsecModule.__new__(SsecModule)
+    if refused is None:
+        assert module.backup_local("/etc/ssec.key") == "/etc/ssec.key~"
+        assert copies == ["/etc/ssec.key"]
+        return
+    with pytest.raises(SsecError) as caught:
+        module.backup_local("/etc/ssec.key")
+    assert "/etc/ssec.key is %s" % refused in caught.value.message and "chattr -" in caught.value.message
+    assert copies == []
