@@ -122,12 +122,29 @@ def _check_endpoint(endpoint_url, allow_plain_http):
     raise SsecError("endpoint_url %s is not an http(s) URL: give it as https://HOST[:PORT]." % endpoint_url)
 
 
+def check_ca_bundle(path):
+    """A CA bundle that cannot be read fails here, by name: botocore would report it as a broken TLS connection."""
+    try:
+        with open(path, "rb"):
+            pass
+    except FileNotFoundError:
+        raise SsecError("ca_bundle %s does not exist. Give the path of the PEM file of the CA that signed the "
+                        "endpoint's certificate (on the host the module runs on)." % path) from None
+    except IsADirectoryError:
+        raise SsecError("ca_bundle %s is a directory. Give the path of a PEM file." % path) from None
+    except OSError as exc:
+        raise SsecError("ca_bundle %s cannot be read by this user (%s). Fix its permissions, or copy it to a "
+                        "readable place." % (path, exc.strerror)) from None
+
+
 def s3_client(params: dict, max_pool_connections=10, environ=None):
     """The boto3 S3 client for these module parameters. Retries live here and only here."""
     import boto3
     from botocore.config import Config
 
     settings = resolve_settings(params, environ)
+    if isinstance(settings["verify"], str):
+        check_ca_bundle(settings["verify"])
     config = Config(
         region_name=settings["region"],
         signature_version="s3v4",

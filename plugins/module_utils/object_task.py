@@ -115,12 +115,12 @@ def ensure_object(module) -> dict:
     present = params["state"] == "present"
     key = module.customer_key(required=present)
     metadata = wanted_metadata(params["metadata"])
+    source = _source(params) if present else None  # a bad src fails before any request
     client = module.client(max_pool_connections=params["concurrency"] + 2)
     remote = remote_state.inspect(client, params["bucket"], params["object"], key)
     if not present:
         return _ensure_absent(module, client, remote, key)
 
-    source = _source(params)
     content_type = _content_type(params)
     upload, message = _needs_upload(client, remote, key, source, params, metadata)
     result = dict(_base_result(remote, key), changed=upload, msg=message, size=source.size,

@@ -394,6 +394,8 @@ CASES = [
          ["plain http"], ["allow_plain_http"], lambda c: [], needs="http"),
     Case("endpoint-not-a-url", upload(**key_args(endpoint_url="s3.example.com")),
          ["not an http(s) url"], ["https://host"], lambda c: [good_obj(c)]),
+    Case("ca-bundle-missing", upload(**key_args(ca_bundle=lambda c: c.path("no-such-ca.pem"))),
+         ["ca_bundle", "does not exist"], ["PEM file of the CA"], lambda c: [good_obj(c)]),
     Case("tls-no-ca-bundle", upload(**key_args(ca_bundle=None, retries=0)),
          ["certificate"], ["ca_bundle"], lambda c: [good_obj(c)]),
     Case("tls-other-ca", download(**key_args(ca_bundle=lambda c: str(c.service.untrusted_ca_file), retries=0)),
@@ -732,3 +734,91 @@ def test_valid_object_names_round_trip(s3service, tmp_path):
         # An independent client finds the object under exactly this name.
         assert client.get_object(Bucket=s3service.buckets[0], Key=name, **key.boto3_params())["Body"].read() == expected
         client.delete_object(Bucket=s3service.buckets[0], Key=name)
+
+
+# --------------------------------------------------------------------------
+# Permissions, as an unprivileged user (root reads and writes whatever the modes say)
+# --------------------------------------------------------------------------
+
+
+def python_for_nobody():
+    """(interpreter, extra environment) with which user ``nobody`` can import boto3 and cryptography: this
+    Python, else the system's python3 with this venv's site-packages (same minor version). None if neither."""
+    import sysconfig
+
+    site_packages = sysconfig.get_paths()["purelib"]
+    candidates = [(sys.executable, {}), ("/usr/bin/python3", {"PYTHONPATH": site_packages})]
+    for interpreter, env in candidates:
+        probe = "%s%s -c 'import boto3, cryptography.hazmat.primitives.ciphers.aead'" % (
+            "".join("%s=%s " % item for item in env.items()), interpreter)
+        try:
+            proc = subprocess.run(["su", "nobody", "-s", "/bin/sh", "-c", probe], capture_output=True, timeout=60,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if proc.returncode == 0:
+            return interpreter, env
+    return None
+
+
+def test_unreadable_files_as_an_unprivileged_user(s3service):
+    """The modules run as ``nobody`` (become): a ``src`` and a key file it cannot read, a ``dest`` directory it
+    cannot write. Each fails naming the file and the permissions, and nothing changes."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to become nobody")
+    python = python_for_nobody()
+    if python is None:
+        pytest.skip("no Python with boto3 that user nobody may run")
+    root = Path(tempfile.mkdtemp(prefix="ssec-bad-input-perm-"))
+    try:
+        os.chmod(root, 0o755)  # traversable by nobody; the files in it are not readable or writable by it
+        key = Key(root / "root-only.key")
+        src = root / "root-only.txt"
+        src.write_bytes(b"readable by root only\n")
+        os.chmod(src, 0o600)
+        locked = root / "locked-dir"
+        locked.mkdir(mode=0o755)
+        client = s3service.client()
+        name = "bad-input/perm/object"
+        client.put_object(Bucket=s3service.buckets[0], Key=name, Body=b"stored\n", **key.boto3_params())
+        become = {"become": True, "become_method": "ansible.builtin.su", "become_user": "nobody",
+                  "become_flags": "-s /bin/sh", "vars": {"ansible_python_interpreter": python[0]},
+                  "environment": python[1]}
+        lookup = "{{ lookup('ssec.s3.key', '%s') }}" % key.path  # read on the controller, as root
+        ca_bundle = root / "ca.pem"
+        shutil.copy(s3service.ca_file, ca_bundle)
+        os.chmod(ca_bundle, 0o644)
+        common = {"bucket": s3service.buckets[0], "object": name, "ca_bundle": str(ca_bundle)}
+        tasks = [
+            dict(become, **{"ssec.s3.object_info": dict(common, ca_bundle=str(s3service.ca_file))}),
+            dict(become, **{"ssec.s3.object": dict(common, src=str(src), sse_customer_key=lookup)}),
+            dict(become, **{"ssec.s3.object": dict(common, content="x", sse_customer_key_file=str(key.path))}),
+            dict(become, **{"ssec.s3.download": dict(common, dest=str(locked / "out.txt"), sse_customer_key=lookup)}),
+            dict(become, **{"ssec.s3.sync": {"mode": "pull", "bucket": s3service.buckets[0], "prefix": "bad-input/perm/",
+                                             "path": str(locked), "sse_customer_key": lookup,
+                                             "ca_bundle": str(ca_bundle)}}),
+        ]
+        before = (tree_state(root), object_state(client, s3service.buckets[0], name, key))
+        results = run_tasks(s3service, tasks, root / "run", allow_failures=True)
+        expected = [
+            (["ca_bundle", "cannot be read by this user"], ["permissions"]),
+            (["src", "cannot be read by this user"], ["permissions", "become"]),
+            (["cannot be read", "permission denied"], ["permissions"]),
+            (["not writable by this user"], ["permissions", "become"]),
+            (["not writable by this user"], ["permissions", "become"]),
+        ]
+        for result, (problem, fix) in zip(results, expected):
+            assert result.get("failed"), result.get("msg")
+            for fragment in problem + fix:
+                assert fragment.lower() in result["msg"].lower(), result["msg"]
+            assert key.b64 not in json.dumps(result)
+        after = (tree_state(root), object_state(client, s3service.buckets[0], name, key))
+
+        def files(tree):  # without the playbook run's own directory
+            return {path: state for path, state in tree.items() if path.split(os.sep)[0] != "run"}
+
+        assert files(after[0]) == files(before[0]), differences(files(before[0]), files(after[0]))
+        assert after[1] == before[1]
+        client.delete_object(Bucket=s3service.buckets[0], Key=name)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -281,6 +281,7 @@ def test_verify(overrides, environ, verify):
 # --- the client ------------------------------------------------------------------------------
 
 def test_s3_client_is_configured_from_the_options(tmp_path):
+    (tmp_path / "ca.pem").write_text("not checked before a request\n")
     client = s3_client(
         params(endpoint_url="https://s3.example.test:8443", region="eu-central-1", access_key="AKID",
                secret_key="SECRET", ca_bundle=str(tmp_path / "ca.pem"), retries=3, connect_timeout=2.5,
@@ -332,3 +333,20 @@ def test_plain_http_keeps_signing_the_payload():
     client = s3_client(params(endpoint_url="http://127.0.0.1:9000", allow_plain_http=True, access_key="AKID",
                               secret_key="SECRET"), environ={})
     assert client.meta.config.s3["payload_signing_enabled"] is True
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda path: None, "does not exist"),
+    (lambda path: path.mkdir(), "is a directory"),
+])
+def test_an_unusable_ca_bundle_is_named(tmp_path, make, problem):
+    ca_bundle = tmp_path / "ca.pem"
+    make(ca_bundle)
+    with pytest.raises(SsecError) as caught:
+        s3_client(params(endpoint_url="https://s3.example.test", ca_bundle=str(ca_bundle)), environ={})
+    assert "ca_bundle %s %s" % (ca_bundle, problem) in caught.value.message
+
+
+def test_a_ca_bundle_from_the_environment_is_checked_too(tmp_path):
+    with pytest.raises(SsecError, match="ca_bundle .*missing.pem does not exist"):
+        s3_client(params(endpoint_url="https://s3.example.test"), environ={"AWS_CA_BUNDLE": str(tmp_path / "missing.pem")})
