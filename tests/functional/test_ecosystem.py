@@ -38,8 +38,8 @@ def _collect(names, results_file):
 
 
 def _play_output(proc):
-    return "--- stdout ---\n%s\n--- stderr ---\n%s" % (proc.stdout.decode("utf-8", "replace")[-6000:],
-                                                        proc.stderr.decode("utf-8", "replace")[-6000:])
+    stdout, stderr = (stream.decode("utf-8", "replace")[-6000:] for stream in (proc.stdout, proc.stderr))
+    return "--- stdout ---\n%s\n--- stderr ---\n%s" % (stdout, stderr)
 
 
 def _stored_sha256(client, bucket, name, key):
