@@ -221,8 +221,8 @@ def _return_rows(returns, page, prefix=""):
         description = _paragraphs(spec.get("description"), page)
         if "sample" in spec:
             description += "<br>Sample: %s" % _cell(_code(json.dumps(spec["sample"], sort_keys=True)))
-        rows.append("| %s | %s | %s | %s |" % (label, _type(spec), _cell(markup(str(spec.get("returned", "")), page)),
-                                              description))
+        returned = _cell(markup(str(spec.get("returned", "")), page))
+        rows.append("| %s | %s | %s | %s |" % (label, _type(spec), returned, description))
         if spec.get("contains"):
             rows += _return_rows(spec["contains"], page, full + ".")
     return rows
