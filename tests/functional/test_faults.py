@@ -480,3 +480,53 @@ def test_server_killed_during_transfers_then_restarted(s3service_factory, tmp_pa
         assert uploads_under(client, bucket, "killed/") == orphans
         for upload_id, name in orphans.items():
             client.abort_multipart_upload(Bucket=bucket, Key=name, UploadId=upload_id)
+
+
+# ---- answers lost after the server did the work -------------------------------------------------------------
+
+
+def test_upload_whose_complete_answer_is_lost(s3service, fault_proxy, tmp_path, prefix, key):
+    """The server completes the multipart upload but its answer is cut; the SDK sends Complete again."""
+    bucket, client = s3service.buckets[0], s3service.client()
+    src = tmp_path / "large.bin"
+    src.write_bytes(os.urandom(LARGE))
+    name = prefix + "large.bin"
+    task = via(fault_proxy, "ssec.s3.object", retries=2, bucket=bucket, object=name, src=str(src),
+               part_size_mb=PART_SIZE_MB, sse_customer_key_file=str(key.path))
+    lost = fault_proxy.cut(method="POST", path=r"\?uploadId=", bytes_down=5, times=1)
+    result = run_task(s3service, task, tmp_path / "play", allow_failures=True)
+    print("complete answer lost: %s" % result["msg"])
+    assert lost.fired == 1
+    assert read(client, bucket, name, key) == src.read_bytes()
+    assert not uploads_under(client, bucket, prefix)
+    assert result.get("failed") is not True, result["msg"]
+    again = run_task(s3service, task, tmp_path / "again")
+    assert again["changed"] is False, again["msg"]
+
+
+def test_rekey_multipart_rewrite_interrupted_then_rerun(s3service, fault_proxy, tmp_path, prefix):
+    """A rewrite in parts (above multipart_copy_threshold_mb): a part cut every time fails the object, which stays
+    whole under the old key with no upload left open; a lost answer to Complete still counts as rotated."""
+    bucket, client = s3service.buckets[0], s3service.client()
+    old, new = Key(tmp_path / "old.key"), Key(tmp_path / "new.key")
+    name = prefix + "large.bin"
+    data = os.urandom(LARGE)
+    client.put_object(Bucket=bucket, Key=name, Body=data, **old.boto3_params())
+    task = via(fault_proxy, "ssec.s3.rekey", retries=1, bucket=bucket, object=name, multipart_copy_threshold_mb=5,
+               old_sse_customer_key_file=str(old.path), sse_customer_key_file=str(new.path))
+    cut = fault_proxy.cut(method="PUT", path=r"partNumber=2\b", bytes_up=MIB, times=None)
+    faulty = run_task(s3service, task, tmp_path / "faulty", allow_failures=True)
+    print("multipart rekey, a part cut every time: %s" % faulty["msg"])
+    assert faulty.get("failed") is True and cut.fired >= 2
+    says_what_to_do(faulty["msg"])
+    assert read(client, bucket, name, old) == data and not opens_with(client, bucket, name, new)
+    assert not uploads_under(client, bucket, prefix)
+
+    fault_proxy.clear()
+    lost = fault_proxy.cut(method="POST", path=r"\?uploadId=", bytes_down=5, times=1)
+    rerun = run_task(s3service, task, tmp_path / "rerun", allow_failures=True)
+    print("multipart rekey, the answer to Complete lost: %s" % rerun["msg"])
+    assert lost.fired == 1
+    assert read(client, bucket, name, new) == data and not opens_with(client, bucket, name, old)
+    assert not uploads_under(client, bucket, prefix)
+    assert rerun.get("failed") is not True and rerun["counts"]["rotated"] == 1, rerun["msg"]
