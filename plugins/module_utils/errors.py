@@ -14,6 +14,8 @@ import base64
 import contextlib
 
 REDACTED = "********"
+# The ``write`` of s3_errors for a DeleteObject: a write that carries no SSE-C key.
+DELETE = "delete"
 _secret_forms = set()
 
 
@@ -102,6 +104,8 @@ def _http_hint(status, write):
         return ("The server refused the request. If the object is SSE-C encrypted, the key is missing; "
                 "if it is not encrypted, some servers refuse a key sent for it.")
     if status == 403:
+        if write == DELETE:
+            return "Access denied: check that the credentials may delete objects in this bucket."
         if write:
             return _SSE_C_BLOCKED_HINT
         return ("Access denied. For an SSE-C object this means the key is not the one it was "
@@ -171,6 +175,9 @@ def _is_certificate_problem(exc) -> bool:
 @contextlib.contextmanager
 def s3_errors(action, write=False):
     """Run SDK calls; any failure leaves as one SsecError with a scrubbed message.
+
+    ``write``: True for a request that writes with an SSE-C key (a 403 may be a bucket blocking SSE-C),
+    DELETE for a DeleteObject (no key involved), false for a read.
 
     The original exception is not chained: its text and traceback may carry key material.
     """

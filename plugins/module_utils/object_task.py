@@ -11,7 +11,7 @@ import mimetypes
 import os
 
 from ansible_collections.ssec.s3.plugins.module_utils import digest, remote as remote_state, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
@@ -146,7 +146,7 @@ def _ensure_absent(module, client, remote, key):
         return result
     result["msg"] = "Deleted the object."
     if not module.check_mode:
-        with s3_errors("delete %s" % _url(remote), write=True):
+        with s3_errors("delete %s" % _url(remote), write=DELETE):
             client.delete_object(Bucket=remote.bucket, Key=remote.name)
     return result
 

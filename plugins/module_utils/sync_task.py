@@ -18,7 +18,7 @@ import stat
 import types
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
 PUSH, PULL = "push", "pull"
@@ -322,7 +322,7 @@ class Sync:
                         self.part_size, self.inner)
 
     def apply_remote_delete(self, item):
-        with s3_errors("delete s3://%s/%s" % (self.bucket, item.name), write=True):
+        with s3_errors("delete s3://%s/%s" % (self.bucket, item.name), write=DELETE):
             self.client.delete_object(Bucket=self.bucket, Key=item.name)
 
     # ---- pull ----

@@ -198,9 +198,20 @@ def test_403_on_an_sse_c_write_explains_the_aws_bucket_setting(s3service, fault_
     name = prefix + "blocked.bin"
     blocked = fault_proxy.fail(method="PUT", sse_c=True, status=403, code="AccessDenied", message="Access Denied",
                                times=None)
-    result = run_task(s3service, via(fault_proxy, "ssec.s3.object", retries=3, bucket=bucket, object=name,
-                                     content="blocked", sse_customer_key_file=str(key.path)), tmp_path / "play",
-                      allow_failures=True)
+    kept = prefix + "kept.bin"
+    client.put_object(Bucket=bucket, Key=kept, Body=b"kept", **key.boto3_params())
+    denied = fault_proxy.fail(method="DELETE", status=403, code="AccessDenied", message="Access Denied", times=None)
+    result, delete = run_tasks(s3service, [
+        via(fault_proxy, "ssec.s3.object", retries=3, bucket=bucket, object=name, content="blocked",
+            sse_customer_key_file=str(key.path)),
+        via(fault_proxy, "ssec.s3.object", retries=3, bucket=bucket, object=kept, state="absent",
+            sse_customer_key_file=str(key.path)),
+    ], tmp_path / "play", allow_failures=True)
+    # A DeleteObject carries no key: its 403 speaks of permissions only.
+    assert delete.get("failed") is True and denied.fired == 1
+    assert "may delete objects in this bucket" in delete["msg"], delete["msg"]
+    assert "BlockedEncryptionTypes" not in delete["msg"], delete["msg"]
+    assert read(client, bucket, kept, key) == b"kept"
     assert result.get("failed") is True
     message = result["msg"]
     assert "Access Denied (HTTP 403)" in message, message

@@ -13,6 +13,7 @@ import pytest
 from botocore import exceptions as bex
 
 from ansible_collections.ssec.s3.plugins.module_utils.errors import (
+    DELETE,
     REDACTED,
     SsecError,
     describe_client_error,
@@ -392,3 +393,11 @@ def test_the_blocked_sse_c_hint_names_the_bucket_setting():
                      "aws s3api put-bucket-encryption", "s3:PutEncryptionConfiguration",
                      "BlockedEncryptionTypes set to NONE"):
         assert fragment in message
+
+
+def test_403_on_a_delete_talks_about_neither_keys_nor_blocked_sse_c():
+    message = describe_client_error(client_error(403, "AccessDenied", "Access Denied"), "delete s3://b/o",
+                                    write=DELETE).message
+    assert message.startswith("Failed to delete s3://b/o: Access Denied (HTTP 403).")
+    assert "may delete objects in this bucket" in message
+    assert "BlockedEncryptionTypes" not in message and "key" not in message
