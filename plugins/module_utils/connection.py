@@ -54,12 +54,18 @@ def connection_argument_spec() -> dict:
     }
 
 
-def _from_env(name, provider, environ):
+def _env_variable(name, provider, environ):
+    """The environment variable that gives option ``name``, or None."""
     names = (_SCALEWAY_ENV if provider == "scaleway" else {}).get(name) or _ENV.get(name, ())
     for variable in names:
         if environ.get(variable):
-            return environ[variable]
+            return variable
     return None
+
+
+def _from_env(name, provider, environ):
+    variable = _env_variable(name, provider, environ)
+    return environ[variable] if variable else None
 
 
 def resolve_settings(params: dict, environ=None) -> dict:
@@ -81,7 +87,9 @@ def resolve_settings(params: dict, environ=None) -> dict:
                             "set region or SCW_DEFAULT_REGION.")
         endpoint_url = "https://s3.%s.scw.cloud" % region
     if endpoint_url:
-        _check_endpoint(endpoint_url, params.get("allow_plain_http", False))
+        variable = None if params.get("endpoint_url") is not None else _env_variable("endpoint_url", provider, environ)
+        _check_endpoint(endpoint_url, params.get("allow_plain_http", False),
+                        "endpoint_url (from %s)" % variable if variable else "endpoint_url")
 
     access_key, secret_key = pick("access_key"), pick("secret_key")
     if bool(access_key) != bool(secret_key):
@@ -109,17 +117,17 @@ def resolve_settings(params: dict, environ=None) -> dict:
     }
 
 
-def _check_endpoint(endpoint_url, allow_plain_http):
+def _check_endpoint(endpoint_url, allow_plain_http, source="endpoint_url"):
     scheme = urlparse(endpoint_url).scheme.lower()
     if scheme == "https":
         return
     if scheme == "http":
         if allow_plain_http:
             return
-        raise SsecError("endpoint_url %s uses plain http: the SSE-C key would travel in clear and must "
+        raise SsecError("%s %s uses plain http: the SSE-C key would travel in clear and must "
                         "then be considered leaked. Use an https:// endpoint; allow_plain_http: true "
-                        "exists only for throwaway test servers." % endpoint_url)
-    raise SsecError("endpoint_url %s is not an http(s) URL: give it as https://HOST[:PORT]." % endpoint_url)
+                        "exists only for throwaway test servers." % (source, endpoint_url))
+    raise SsecError("%s %s is not an http(s) URL: give it as https://HOST[:PORT]." % (source, endpoint_url))
 
 
 def check_ca_bundle(path):

@@ -9,12 +9,15 @@ import base64
 import binascii
 import mimetypes
 import os
+import re
 
 from ansible_collections.ssec.s3.plugins.module_utils import digest, remote as remote_state, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
+# An HTTP header name (RFC 9110 token).
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _OTHER_KEY_HINT = (
     "To replace it anyway set overwrite: always; to re-encrypt it under this key, use ssec.s3.rekey with "
     "the old key; if this key is the wrong one, check sse_customer_key / sse_customer_key_file."
@@ -34,14 +37,32 @@ def _base_result(remote, key):
 
 
 def wanted_metadata(metadata):
-    """User metadata as S3 stores it (lowercase names, text values); the digest name is reserved."""
+    """User metadata as S3 stores it (lowercase names, text values); the digest name is reserved.
+
+    S3 sends user metadata as HTTP headers: names must be header tokens and values printable ASCII.
+    """
     if metadata is None:
         return None
     wanted = {str(name).lower(): str(value) for name, value in metadata.items()}
     if digest.METADATA_NAME in wanted:
         raise SsecError("metadata may not set %s: ssec.s3 keeps its encrypted content digest there. "
                         "Remove it from metadata." % digest.METADATA_NAME)
+    for name, value in wanted.items():
+        if not _HEADER_NAME.match(name):
+            raise SsecError("metadata name %r cannot be sent: S3 user metadata travels as HTTP headers, whose names "
+                            "allow letters, digits and - _ . only (no spaces). Rename it." % name)
+        if not all(" " <= character <= "~" for character in value):
+            raise SsecError("metadata %s holds characters other than printable ASCII: S3 user metadata travels as "
+                            "HTTP headers. Encode the value, for example with the urlencode or b64encode filter."
+                            % name)
     return wanted
+
+
+def check_counts(params, names):
+    """Counts such as concurrency must be positive (a zero or negative one would be silently raised)."""
+    for name in names:
+        if params.get(name) is not None and params[name] < 1:
+            raise SsecError("%s must be 1 or more (it is %d)." % (name, params[name]))
 
 
 def _source(params):
@@ -113,6 +134,7 @@ def _after(remote, source, metadata, content_type, key):
 def ensure_object(module) -> dict:
     params = module.params
     present = params["state"] == "present"
+    check_counts(params, ("part_size_mb", "concurrency"))
     key = module.customer_key(required=present)
     metadata = wanted_metadata(params["metadata"])
     source = _source(params) if present else None  # a bad src fails before any request
@@ -179,6 +201,7 @@ def _check_dest(dest):
 def ensure_download(module) -> dict:
     params = module.params
     dest = params["dest"]
+    check_counts(params, ("concurrency",))
     key = module.customer_key()
     _check_dest(dest)
     client = module.client(max_pool_connections=params["concurrency"] + 2)

@@ -103,7 +103,14 @@ def key_from_base64(text, what="sse_customer_key") -> CustomerKey:
             text = text.encode("ascii")
         except UnicodeEncodeError:
             text = b"\x00"  # any non-ASCII text is invalid base64; never echo it
-    raw = _decode_base64(b"".join(text.split()), what)
+    compact = b"".join(text.split())
+    if len(compact) == 2 * KEY_LENGTH and all(c in _HEX_DIGITS for c in compact):
+        # Valid base64 too (of 48 bytes), but surely a key written in hex.
+        raise InvalidKeyError(
+            "%s holds 64 hex digits, but it takes the base64 text of the key. Convert it with "
+            "'xxd -r -p KEYFILE | base64', or give the file as sse_customer_key_file, which accepts hex." % what
+        )
+    raw = _decode_base64(compact, what)
     if len(raw) != KEY_LENGTH:
         raise InvalidKeyError(
             "%s decodes to %d bytes, but an SSE-C key is exactly %d bytes. "

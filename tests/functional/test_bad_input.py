@@ -259,7 +259,8 @@ class Case:
     fix: list
     state: object = lambda ctx: []
     outcome: str = "failed"  # or "warning": the task succeeds, changes nothing, and warns
-    needs: str = ""  # "http" / "control": checked against the plain listeners
+    needs: str = ""  # "http": the endpoint is the plain listener that must see no connection
+    xfail: str = ""  # a known gap, with the reason (the fix is outside the files this test's author owned)
 
 
 DROP = object()  # an option left out of the task (None would be given as null)
@@ -344,7 +345,7 @@ CASES = [
     Case("key-not-base64", upload(sse_customer_key="correct horse battery staple!"),
          ["not valid base64"], ["openssl rand -base64 32"], lambda c: [good_obj(c)]),
     Case("key-hex-text-as-base64", upload(sse_customer_key=lambda c: os.urandom(32).hex()),
-         ["decodes to 48 bytes"], ["openssl rand -base64 32"], lambda c: [good_obj(c)]),
+         ["holds 64 hex digits"], ["sse_customer_key_file, which accepts hex"], lambda c: [good_obj(c)]),
     Case("key-file-raw-31-bytes", upload(sse_customer_key_file=lambda c: c.key_path("short31.raw")),
          ["holds 31 bytes"], ["ssec.s3.key module"], lambda c: [good_obj(c)]),
     Case("key-file-raw-33-bytes", upload(sse_customer_key_file=lambda c: c.key_path("long33.raw")),
@@ -392,6 +393,12 @@ CASES = [
                                                          prefix=lambda c: c.prefix, endpoint_url=lambda c: c.http.url,
                                                          **key_args()),
          ["plain http"], ["allow_plain_http"], lambda c: [], needs="http"),
+    Case("http-endpoint-from-environment",
+         lambda c: {"ssec.s3.download": {"bucket": c.bucket, "object": c.obj("ssec-good"),
+                                         "dest": c.path("dest-existing.txt"), "endpoint_url": None,
+                                         "sse_customer_key_file": str(c.key.path)},
+                    "environment": {"AWS_ENDPOINT_URL_S3": c.http.url}},
+         ["from AWS_ENDPOINT_URL_S3", "plain http"], ["allow_plain_http"], good_and_files, needs="http"),
     Case("endpoint-not-a-url", upload(**key_args(endpoint_url="s3.example.com")),
          ["not an http(s) url"], ["https://host"], lambda c: [good_obj(c)]),
     Case("ca-bundle-missing", upload(**key_args(ca_bundle=lambda c: c.path("no-such-ca.pem"))),
@@ -455,6 +462,19 @@ CASES = [
          ["content_base64 is not valid base64"], ["b64encode"], lambda c: [good_obj(c)]),
     Case("metadata-reserved-name", upload(metadata={"ssec-sha256": "forged"}, **key_args()),
          ["may not set ssec-sha256"], ["remove it from metadata"], lambda c: [good_obj(c)]),
+    Case("metadata-not-ascii", upload(metadata={"author": "Zo\u00eb"}, **key_args()),
+         ["metadata author", "other than printable ascii"], ["urlencode or b64encode"], lambda c: [good_obj(c)]),
+    Case("metadata-bad-name", upload(metadata={"my key": "v"}, **key_args()),
+         ["metadata name 'my key' cannot be sent"], ["rename it"], lambda c: [good_obj(c)]),
+    Case("object-concurrency-negative", upload(concurrency=-1, **key_args()),
+         ["concurrency", "it is -1"], ["must be 1 or more"], lambda c: [good_obj(c)]),
+    Case("object-part-size-zero", upload(part_size_mb=0, **key_args()),
+         ["part_size_mb", "it is 0"], ["must be 1 or more"], lambda c: [good_obj(c)]),
+    Case("object-storage-class-unknown", upload(storage_class="SUPERFAST", **key_args()),
+         ["storage class", "not valid"], ["storage_class"], lambda c: [good_obj(c)],
+         xfail="errors.py has no hint for InvalidStorageClass: the message suggests a missing SSE-C key instead"),
+    Case("download-concurrency-zero", download(concurrency=0, **key_args()),
+         ["concurrency", "it is 0"], ["must be 1 or more"], files_tree),
     Case("upload-over-other-key", upload(object=lambda c: c.obj("ssec-other"), **key_args()),
          ["encrypted with another SSE-C key", "left untouched"], ["overwrite: always", "ssec.s3.rekey"],
          lambda c: [("object", c.obj("ssec-other"), c.other)]),
@@ -636,7 +656,9 @@ def test_at_least_40_cases_over_every_plugin(bad_input_run):
     assert "lookup('ssec.s3.key'" in text and "ssec.s3.key_md5" in text
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+@pytest.mark.parametrize("case", [
+    pytest.param(case, id=case.id, marks=[pytest.mark.xfail(reason=case.xfail, strict=True)] if case.xfail else [])
+    for case in CASES])
 def test_bad_input(bad_input_run, case):
     result = bad_input_run["results"][case.id]
     text = json.dumps(result)
@@ -673,6 +695,10 @@ def differences(before, after, where=""):
 
 def test_plain_http_never_connects(bad_input_run):
     """No case with an http:// endpoint opened a connection; the control task (allow_plain_http) did."""
+    http_cases = [case.id for case in CASES if case.needs == "http"]
+    assert len(http_cases) >= 6  # object, download, rekey, sync, object_info, endpoint from the environment
+    for case_id in http_cases:
+        assert "plain http" in bad_input_run["results"][case_id]["msg"]
     assert bad_input_run["http_accepted"] == 0
     assert bad_input_run["control_accepted"] >= 1
     control = bad_input_run["results"]["control"]

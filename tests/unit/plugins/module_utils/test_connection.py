@@ -350,3 +350,12 @@ def test_an_unusable_ca_bundle_is_named(tmp_path, make, problem):
 def test_a_ca_bundle_from_the_environment_is_checked_too(tmp_path):
     with pytest.raises(SsecError, match="ca_bundle .*missing.pem does not exist"):
         s3_client(params(endpoint_url="https://s3.example.test"), environ={"AWS_CA_BUNDLE": str(tmp_path / "missing.pem")})
+
+
+def test_a_plain_http_endpoint_from_the_environment_names_the_variable():
+    with pytest.raises(SsecError) as caught:
+        resolve_settings(params(), {"AWS_ENDPOINT_URL": "http://minio.test:9000"})
+    assert caught.value.message.startswith("endpoint_url (from AWS_ENDPOINT_URL) http://minio.test:9000 uses plain http")
+    with pytest.raises(SsecError) as caught:
+        resolve_settings(params(endpoint_url="http://minio.test:9000"), {"AWS_ENDPOINT_URL": "https://other.test"})
+    assert caught.value.message.startswith("endpoint_url http://minio.test:9000 uses plain http")

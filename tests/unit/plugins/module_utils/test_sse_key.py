@@ -123,7 +123,6 @@ WRONG_KEY_TEXTS = [
     pytest.param(b64(os.urandom(33)), "decodes to 33 bytes", id="33-bytes"),
     pytest.param(b64(RAW)[:-1], "is not valid base64 text", id="missing-padding"),
     pytest.param(base64.urlsafe_b64encode(RAW).decode(), "is not valid base64 text", id="urlsafe"),
-    pytest.param(RAW.hex(), "decodes to 48 bytes", id="hex-given-as-base64"),
     pytest.param("not a key at all!", "is not valid base64 text", id="punctuation"),
     pytest.param("é" * 44, "is not valid base64 text", id="non-ascii"),
     pytest.param(b64(RAW)[:-2] + "ß=", "is not valid base64 text", id="one-non-ascii-character"),
@@ -143,6 +142,15 @@ def test_wrong_key_text_says_what_is_wrong_and_what_to_do(text, problem, assert_
     if text:
         assert text not in message
     assert_no_key_material(message, text.encode("utf-8"))
+
+
+@pytest.mark.parametrize("text", [RAW.hex(), RAW.hex().upper(), RAW.hex()[:32] + "\n" + RAW.hex()[32:]])
+def test_a_hex_key_given_as_base64_is_recognised(text, assert_no_key_material):
+    with pytest.raises(InvalidKeyError) as info:
+        key_from_base64(text, "sse_customer_key")
+    message = info.value.message
+    assert "sse_customer_key holds 64 hex digits" in message and "sse_customer_key_file" in message
+    assert_no_key_material(message, RAW)
 
 
 def test_customer_key_rejects_anything_but_32_bytes():
