@@ -47,7 +47,7 @@ options:
     type: bool
     default: false
   concurrency:
-    description: How many ranges of a large object are downloaded at once.
+    description: How many ranges of a large object are downloaded at once (1 or more).
     type: int
     default: 8
 extends_documentation_fragment:

@@ -63,6 +63,8 @@ options:
   metadata:
     description:
       - User metadata of the object. Names are stored lowercase; values as text.
+      - S3 sends metadata as HTTP headers, so names are letters, digits, C(-), C(_) and C(.) (no spaces), and
+        values printable ASCII; other entries are refused before any request.
       - When given, the object's metadata must equal it; when omitted, metadata is not compared and an upload
         writes none.
       - Metadata is B(not) encrypted by SSE-C. Never put secrets in it.
@@ -82,10 +84,11 @@ options:
     description:
       - Smallest part size of a multipart upload, in MiB. Files larger than one part are uploaded in parts.
       - The part size grows with the file so that no upload needs more than 1000 parts.
+      - 1 or more; values under S3's minimum part size of 5 MiB count as 5.
     type: int
     default: 8
   concurrency:
-    description: How many parts are transferred at once.
+    description: How many parts are transferred at once (1 or more).
     type: int
     default: 8
 extends_documentation_fragment:
