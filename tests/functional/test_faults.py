@@ -263,8 +263,9 @@ def test_stalled_download_times_out_and_is_retried(s3service, fault_proxy, tmp_p
     data = os.urandom(64 * KIB)
     client.put_object(Bucket=bucket, Key=name, Body=data, **key.boto3_params())
     dest = tmp_path / "small.bin"
-    stall = fault_proxy.stall(6, method="GET", path=re.escape(name) + "$", times=1)
-    result = run_task(s3service, via(fault_proxy, "ssec.s3.download", retries=2, read_timeout=2, bucket=bucket,
+    # Held far longer than read_timeout (the proxy lets it go when the test ends).
+    stall = fault_proxy.stall(60, method="GET", path=re.escape(name) + "$", times=1)
+    result = run_task(s3service, via(fault_proxy, "ssec.s3.download", retries=2, read_timeout=4, bucket=bucket,
                                      object=name, dest=str(dest), sse_customer_key_file=str(key.path)),
                       tmp_path / "play")
     assert result["changed"] is True and stall.fired == 1, result["msg"]
