@@ -34,6 +34,7 @@ thread only.  Only the standard library and ``cryptography`` are used.
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import ssl
 import struct
@@ -160,6 +161,7 @@ class FaultProxy:
         self.requests = []
         self.connections = 0
         self.port = None
+        self._temp_dir = None  # made by for_service(): removed by stop()
 
     @classmethod
     def for_service(cls, service, workdir=None):
@@ -178,7 +180,10 @@ class FaultProxy:
         cert_file, key_file = directory / "proxy.pem", directory / "proxy.key"
         cert_file.write_bytes(s3service._cert_pem(leaf_cert))  # pylint: disable=protected-access
         s3service._write_private(key_file, s3service._key_pem(leaf_key))  # pylint: disable=protected-access
-        return cls(service.ports["s3_https"], service.ca_file, cert_file, key_file)
+        proxy = cls(service.ports["s3_https"], service.ca_file, cert_file, key_file)
+        if workdir is None:
+            proxy._temp_dir = directory  # pylint: disable=protected-access
+        return proxy
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -210,6 +215,8 @@ class FaultProxy:
             _reset(sock)
         if self._thread is not None:
             self._thread.join(5)
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
 
     def __enter__(self):
         return self.start()
