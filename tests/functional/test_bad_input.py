@@ -35,7 +35,7 @@ import subprocess
 import tempfile
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -261,6 +261,7 @@ class Case:
     outcome: str = "failed"  # or "warning": the task succeeds, changes nothing, and warns
     needs: str = ""  # "http": the endpoint is the plain listener that must see no connection
     xfail: str = ""  # a known gap, with the reason (the fix is outside the files this test's author owned)
+    check_mode: str = "same"  # or why check mode cannot see the problem (it writes nothing)
 
 
 DROP = object()  # an option left out of the task (None would be given as null)
@@ -438,7 +439,8 @@ CASES = [
                                                      object=LONG_UNICODE_NAME, **key_args()),
          ["1026 bytes"], ["1024"], lambda c: []),
     Case("object-name-part-too-long-for-server", upload(object=lambda c: c.obj("p" * 300), **key_args()),
-         ["too long"], ["shorter name"], lambda c: []),
+         ["too long"], ["shorter name"], lambda c: [],
+         check_mode="only the server knows its limit (SeaweedFS: 255 bytes per '/'-separated part)"),
     Case("object-name-empty", upload(object="", **key_args()),
          ["object is empty"], ["give the name of the object"], lambda c: []),
     Case("prefix-leading-slash-sync", module_task("sync", mode="push", bucket=lambda c: c.bucket,
@@ -472,7 +474,8 @@ CASES = [
          ["part_size_mb", "it is 0"], ["must be 1 or more"], lambda c: [good_obj(c)]),
     Case("object-storage-class-unknown", upload(storage_class="SUPERFAST", **key_args()),
          ["storage class", "not valid"], ["storage_class"], lambda c: [good_obj(c)],
-         xfail="errors.py has no hint for InvalidStorageClass: the message suggests a missing SSE-C key instead"),
+         xfail="errors.py has no hint for InvalidStorageClass: the message suggests a missing SSE-C key instead",
+         check_mode="only the server knows which storage classes it offers"),
     Case("download-concurrency-zero", download(concurrency=0, **key_args()),
          ["concurrency", "it is 0"], ["must be 1 or more"], files_tree),
     Case("upload-over-other-key", upload(object=lambda c: c.obj("ssec-other"), **key_args()),
@@ -490,12 +493,14 @@ CASES = [
     Case("dest-is-directory", download(dest=lambda c: c.path("dest-dir"), **key_args()),
          ["is a directory"], ["including its name"], files_tree),
     Case("dest-immutable-file", download(dest=lambda c: c.path("immutable-dest.txt"), **key_args()),
-         ["could not put the new file in place", "left as it was"], ["immutable", "permissions"], files_tree),
+         ["could not put the new file in place", "left as it was"], ["immutable", "permissions"], files_tree,
+         check_mode="the final rename onto an immutable dest fails only when it is tried"),
     Case("dest-immutable-file-backup", download(dest=lambda c: c.path("immutable-dest.txt"), backup=True, **key_args()),
-         ["is immutable", "cannot be replaced", "left as it was"], ["chattr -i"], files_tree),
+         ["is immutable", "cannot be replaced", "left as it was"], ["chattr -i"], files_tree,
+         check_mode="download checks the attribute when it makes the backup, which check mode skips"),
     Case("download-plaintext-object", download(object=lambda c: c.obj("plain"), **key_args()),
-         ["not SSE-C encrypted"], ["encrypt_plaintext: true"], lambda c: [("object", c.obj("plain"), None),
-                                                                           ("tree", str(c.files))]),
+         ["not SSE-C encrypted"], ["encrypt_plaintext: true"],
+         lambda c: [("object", c.obj("plain"), None), ("tree", str(c.files))]),
     Case("download-other-key", download(object=lambda c: c.obj("ssec-other"), **key_args()),
          ["encrypted with another SSE-C key"], ["give the key it was written with"],
          lambda c: [("object", c.obj("ssec-other"), c.other), ("tree", str(c.files))]),
@@ -590,10 +595,11 @@ CASES = [
          ["a number"], ["base64 text of a key"]),
 ]
 
-# A task that must reach its plain listener: shows that the listener counts connections at all.
-CONTROL_TASK = lambda ctx: {"ssec.s3.object_info": {  # noqa: E731
-    "bucket": ctx.bucket, "object": ctx.obj("control"), "endpoint_url": ctx.http_control.url,
-    "allow_plain_http": True, "retries": 0, "connect_timeout": 5, "read_timeout": 5}}
+def control_task(ctx):
+    """A task that must reach its plain listener: shows that the listener counts connections at all."""
+    return {"ssec.s3.object_info": {
+        "bucket": ctx.bucket, "object": ctx.obj("control"), "endpoint_url": ctx.http_control.url,
+        "allow_plain_http": True, "retries": 0, "connect_timeout": 5, "read_timeout": 5}}
 
 
 # --------------------------------------------------------------------------
@@ -626,18 +632,22 @@ def bad_input_run(s3service):
     ctx = Context(s3service, root)
     try:
         ctx.setup()
-        tasks = [dict(case.task(ctx), name=case.id) for case in CASES] + [dict(CONTROL_TASK(ctx), name="control")]
+        tasks = [dict(case.task(ctx), name=case.id) for case in CASES] + [dict(control_task(ctx), name="control")]
         before = {case.id: snapshot(ctx, case) for case in CASES}
         whole_before = everything(ctx)
         results = run_tasks(s3service, tasks, root / "run", allow_failures=True)
         after = {case.id: snapshot(ctx, case) for case in CASES}
+        whole_after = everything(ctx)
+        check_results = run_tasks(s3service, tasks, root / "check-run", check=True, allow_failures=True)
         yield {
             "ctx": ctx,
             "tasks": tasks,
             "results": dict(zip([case.id for case in CASES] + ["control"], results)),
             "before": before,
             "after": after,
-            "whole": (whole_before, everything(ctx)),
+            "whole": (whole_before, whole_after),
+            "check_results": dict(zip([case.id for case in CASES] + ["control"], check_results)),
+            "whole_after_check": everything(ctx),
             "http_accepted": ctx.http.accepted,
             "control_accepted": ctx.http_control.accepted,
         }
@@ -681,6 +691,17 @@ def test_bad_input(bad_input_run, case):
 def test_nothing_changed_anywhere(bad_input_run):
     before, after = bad_input_run["whole"]
     assert after == before, differences(before, after)
+    assert bad_input_run["whole_after_check"] == before, differences(before, bad_input_run["whole_after_check"])
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(case, id=case.id, marks=[pytest.mark.xfail(reason=case.check_mode, strict=True)]
+                 if case.check_mode != "same" else []) for case in CASES])
+def test_check_mode_predicts_the_failure(bad_input_run, case):
+    """--check fails (or warns) with the same message: the problem is found before anything would be written."""
+    real, check = bad_input_run["results"][case.id], bad_input_run["check_results"][case.id]
+    assert bool(check.get("failed")) == bool(real.get("failed")), check.get("msg")
+    assert check.get("msg") == real.get("msg")
 
 
 def differences(before, after, where=""):
