@@ -595,6 +595,7 @@ CASES = [
          ["a number"], ["base64 text of a key"]),
 ]
 
+
 def control_task(ctx):
     """A task that must reach its plain listener: shows that the listener counts connections at all."""
     return {"ssec.s3.object_info": {
