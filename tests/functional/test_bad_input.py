@@ -18,8 +18,12 @@ Transport safety is part of the table: an ``http://`` endpoint on a plain socket
 zero connections (while a control task with ``allow_plain_http: true`` does reach its own socket), and the
 real service without its CA (or with another CA) must fail on the certificate, naming ``ca_bundle``.
 
-Object names that are valid (unicode, spaces, exactly 1024 bytes) are checked in a second run: uploaded,
-read back by boto3 and downloaded again, byte for byte.
+The same tasks then run again with ``--check``: each must fail with the same message (the problems are found
+before anything would be written), except the few only the server or the final rename can reveal, which say so.
+
+Object names that are valid (unicode, spaces, exactly 1024 bytes) are checked in another run: uploaded, read
+back by boto3 and downloaded again, byte for byte. Permissions are checked as user ``nobody`` (``become``),
+since root reads and writes whatever the modes say (the read-only directories of the table are immutable).
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ import shutil
 import socket
 import stat
 import subprocess
-import tempfile
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
