@@ -204,7 +204,7 @@ def test_ten_hosts_upload_to_the_same_object(s3service, tmp_path):
         expected = {host: "ok" if host == winner else "changed" for host in names}
         assert statuses == expected, "round %d, winner %s: %s" % (round_number, winner, statuses)
 
-        left = [upload_["Key"] for upload_ in open_multipart_uploads(client, bucket) if upload_["Key"] == name]
+        left = [entry for entry in open_multipart_uploads(client, bucket) if entry["Key"] == name]
         assert not left, "round %d: multipart uploads left open: %d" % (round_number, len(left))
         winners.append(winner)
     print("\nwinners of the %d rounds: %s" % (UPLOAD_ROUNDS, ", ".join(winners)))

@@ -179,16 +179,19 @@ def _decode_key_token(token: bytes):
     return [raw for raw in candidates if len(raw) == 32]
 
 
-def scan_sources(sources, secrets, stats: ScanStats | None = None) -> list:
+def scan_sources(sources, secrets, stats: ScanStats | None = None, public_keys=()) -> list:
     """Every occurrence of every pattern of every secret in ``sources`` (``(where, bytes)`` pairs, consumed
-    once), plus the fingerprinted keys that are not listed (see the module's docstring)."""
+    once), plus the fingerprinted keys that are not listed (see the module's docstring).
+
+    ``public_keys`` (raw keys) are published test vectors, quoted in the tests' own source: not searched for,
+    and not reported by the fingerprint check."""
     stats = stats if stats is not None else ScanStats()
     started = time.monotonic()
     stats.secrets = len(secrets)
     stats.patterns = sum(len(secret.patterns) for secret in secrets)
     hits = []
     fingerprints = {secret.md5_b64.encode() for secret in secrets}
-    known = {secret.raw for secret in secrets}
+    known = {secret.raw for secret in secrets} | set(public_keys)
     candidates = {}  # raw key -> (where, line) of its first appearance
     for where, data in sources:
         stats.sources += 1
@@ -235,7 +238,7 @@ def files_under(paths, skip=()):
                 yield candidate
 
 
-def scan_paths(paths, secrets, skip=()) -> tuple:
+def scan_paths(paths, secrets, skip=(), public_keys=()) -> tuple:
     """Scan every file under ``paths`` (and the list of their names); return ``(hits, stats)``."""
     files = list(files_under(paths, skip))
 
@@ -245,7 +248,7 @@ def scan_paths(paths, secrets, skip=()) -> tuple:
         yield "(the names of the files scanned)", "\n".join(str(path) for path in files).encode("utf-8", "replace")
 
     stats = ScanStats()
-    hits = scan_sources(sources(), secrets, stats)
+    hits = scan_sources(sources(), secrets, stats, public_keys)
     return hits, stats
 
 
@@ -322,10 +325,12 @@ def _scan_command(args) -> int:
     if not [secret for secret in secrets if not secret.expected_leak]:
         print("leak scan: no secrets to search for (is --key-dir right?)")
         return 1
-    hits, stats = scan_paths(args.paths, secrets, skip=args.key_dir)
+    public = set(keys_in(args.public_key_dir).values())
+    secrets = [secret for secret in secrets if secret.raw not in public]
+    hits, stats = scan_paths(args.paths, secrets, skip=args.key_dir, public_keys=public)
     print(report(hits, stats))
-    print("leak scan: searched for %d keys and %d other secrets" % (
-        sum(1 for secret in secrets if secret.name.startswith("key ")), len(args.secret_file)))
+    print("leak scan: searched for %d keys and %d other secrets; %d public test keys allowed" % (
+        sum(1 for secret in secrets if secret.name.startswith("key ")), len(args.secret_file), len(public)))
     failed = bool(leaks(hits))
     for path in args.expect_canary_in:
         count = sum(1 for hit in hits if hit.expected and Path(hit.where).resolve() == Path(path).resolve())
@@ -345,6 +350,8 @@ def main(argv=None) -> int:
     scan = commands.add_parser("scan", help="search files for key material")
     scan.add_argument("--key-dir", action="append", default=[],
                       help="every key file under it is searched for; the directory itself is not scanned")
+    scan.add_argument("--public-key-dir", action="append", default=[],
+                      help="test vectors published in the tests' source (every key file under it): not secrets")
     scan.add_argument("--secret-file", action="append", default=[], help="a file holding one secret (stripped)")
     scan.add_argument("--canary-file", help="a key printed on purpose: found is expected, not found is a failure")
     scan.add_argument("--expect-canary-in", action="append", default=[], metavar="FILE",
