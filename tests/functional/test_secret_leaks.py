@@ -189,12 +189,13 @@ def build_cases(prefix, content_b64):
         Case("o17", o, {"bucket": b, "object": p + "both.txt", "content": "x", "sse_customer_key": _lookup("main.key"),
                         "sse_customer_key_file": main_file}, "failed", "mutually exclusive",
              also_in_check_mode=True),
-        # --- requests botocore refuses before sending them (ParamValidationError), and odd parameters ---
+        # --- names refused before any request (botocore's ParamValidationError would print the parameters),
+        # and odd parameters ---
         Case("o18", o, {"bucket": b, "object": "", "content": "x", "sse_customer_key": _lookup("main.key")},
-             "failed", "invalid request parameters", also_in_check_mode=True),
+             "failed", "object is empty", also_in_check_mode=True),
         Case("o19", o, {"bucket": "Not_A_Valid!Bucket", "object": p + "x", "content": "x",
                         "sse_customer_key": _lookup("main.key")},
-             "failed", "invalid request parameters", also_in_check_mode=True),
+             "failed", "not a valid bucket name", also_in_check_mode=True),
         Case("o20", o, {"bucket": b, "object": p + "meta.txt", "content": "x", "sse_customer_key": _lookup("main.key"),
                         "metadata": {"nested": {"a": [1, 2]}, "multi": "line1\nline2"}}),
         Case("o21", o, {"bucket": b, "object": p + "class.txt", "content": "x", "storage_class": "NOT_A_CLASS",
