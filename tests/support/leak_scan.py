@@ -313,6 +313,9 @@ def _scan_command(args) -> int:
     for path, raw in sorted(keys_in(args.key_dir).items()):
         secrets.append(Secret("key %s" % path, raw))
     for path in args.secret_file:
+        if not Path(path).is_file():
+            print("leak scan: the secret file %s is missing: did the run start at all?" % path)
+            return 1
         secrets.append(Secret("secret %s" % path, Path(path).read_bytes().strip()))
     canary = None
     if args.canary_file:
