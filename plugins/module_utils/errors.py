@@ -95,12 +95,17 @@ _CODE_HINTS = {
     "SignatureDoesNotMatch": "The secret key does not match the access key. " + _CREDENTIALS_HINT,
     "ExpiredToken": "The session token has expired: refresh the credentials.",
     "SlowDown": "The server kept asking to slow down after all retries: retry later or raise retries.",
-    "KeyTooLongError": "The object name is longer than S3 allows (1024 bytes in UTF-8): use a shorter name.",
+    "KeyTooLongError": ("The object name is too long for this server: S3 allows 1024 bytes of UTF-8 in all, some "
+                        "servers less (SeaweedFS: 255 bytes for each '/'-separated part). Use a shorter name."),
+    "InvalidStorageClass": "The server does not offer this storage class: check storage_class, or leave it out.",
 }
 
 
 def _http_hint(status, write):
     if status == 400:
+        if write:
+            # A write always carries the key: the refusal is about something else the task sent.
+            return "The server refused the request as sent: check the task's options (storage_class, metadata, content_type)."
         return ("The server refused the request. If the object is SSE-C encrypted, the key is missing; "
                 "if it is not encrypted, some servers refuse a key sent for it.")
     if status == 403:

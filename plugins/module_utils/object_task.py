@@ -214,6 +214,9 @@ def ensure_download(module) -> dict:
         before_sha256 = local.sha256
         same = transfer.same_content(client, remote, key, local)
     download = not exists or (not same and params["force"])
+    if download and exists:
+        # Before the check-mode branch and the transfer: an immutable dest can never be replaced.
+        module.check_replaceable(dest)
     if not exists:
         message = "Downloaded and verified the object."
     elif same:

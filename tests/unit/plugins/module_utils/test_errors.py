@@ -248,6 +248,21 @@ CLIENT_ERRORS = [
         id="HEAD-404-no-body",
     ),
     pytest.param(
+        client_error(400, "InvalidStorageClass", "The storage class you specified is not valid"), "upload", True,
+        ["(HTTP 400)", "does not offer this storage class", "check storage_class, or leave it out"],
+        id="InvalidStorageClass",
+    ),
+    pytest.param(
+        client_error(400, "400", "Bad Request"), "upload", True,
+        ["Failed to upload: Bad Request (HTTP 400).", "check the task's options (storage_class, metadata"],
+        id="400-on-write-names-the-options-not-the-key",
+    ),
+    pytest.param(
+        client_error(400, "KeyTooLongError", "Your key is too long"), "upload", True,
+        ["1024 bytes of UTF-8 in all, some servers less", "Use a shorter name."],
+        id="KeyTooLongError",
+    ),
+    pytest.param(
         client_error(403, "AccessDenied", "Access Denied"), "upload", True,
         ["Failed to upload: Access Denied (HTTP 403).", "SSE-C writes are blocked",
          "PutBucketEncryption", "BlockedEncryptionTypes set to NONE",
