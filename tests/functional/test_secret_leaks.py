@@ -15,9 +15,9 @@ Then everything captured - stdout, stderr, the log files, every file left under 
 registered results written as JSON, downloads, Ansible's temp dirs...) and the names of those files - is
 searched by tests/support/leak_scan.py for every form of every key the runs used (``secret_forms``: raw bytes,
 base64, base64url, unpadded, hex, HEX, base64 of the base64, bytes-repr escapes, plus their UTF-8, JSON and
-Python-repr escapings), and for any other key spelled out whose fingerprint appears. Zero hits are required. The search is shown to be meaningful: the keys' MD5 fingerprints do
-appear in the output, and a canary key that the playbook prints on purpose is found (then left out of the
-zero-hit assertion).
+Python-repr escapings), and for any other key spelled out whose fingerprint appears. Zero hits are required.
+The search is shown to be meaningful: the keys' MD5 fingerprints do appear in the output, and a canary key
+that the playbook prints on purpose is found (then left out of the zero-hit assertion).
 """
 
 from __future__ import annotations
