@@ -12,7 +12,7 @@ options:
   sse_customer_key:
     description:
       - The SSE-C key as base64 text (the base64 of 32 random bytes).
-      - Read it from a key file on the controller with C(lookup('ssec.s3.key', PATH)), or from Ansible Vault.
+      - Read it from a key file on the controller with the P(ssec.s3.key#lookup) lookup, or from Ansible Vault.
       - Mutually exclusive with O(sse_customer_key_file).
     type: str
   sse_customer_key_file:
