@@ -136,12 +136,23 @@ def _playbook_command(service, tasks, workdir, play_name="ssec.s3 functional tes
         "tasks": list(tasks),
     }
     playbook = Path(playbook_path) if playbook_path else workdir / "playbook.yml"
-    fd = os.open(playbook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    write_private_json(playbook, [play])
+    return [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)], ansible_env(workdir)
+
+
+def write_private_json(path, content):
+    """Write ``content`` as JSON (which is YAML) readable by the owner only: playbooks hold the secret key."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump([play], handle, indent=2)
-    ansible_tmp = workdir / "ansible-tmp"
+        json.dump(content, handle, indent=2)
+
+
+def ansible_env(workdir, collections=None) -> dict:
+    """The environment of the Ansible tools the tests run: the collections from ``collections`` (default
+    ``collections_path()``), the venv's Python, temp dirs under ``workdir``, plain output, no ansible.cfg."""
+    ansible_tmp = Path(workdir) / "ansible-tmp"
     env = clean_env({
-        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+        "ANSIBLE_COLLECTIONS_PATH": str(collections or collections_path()),
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         "ANSIBLE_LOCAL_TEMP": str(ansible_tmp / "local"),
         "ANSIBLE_REMOTE_TEMP": str(ansible_tmp / "remote"),
@@ -151,7 +162,7 @@ def _playbook_command(service, tasks, workdir, play_name="ssec.s3 functional tes
         "ANSIBLE_DEPRECATION_WARNINGS": "false",
     })
     env.pop("ANSIBLE_CONFIG", None)
-    return [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)], env
+    return env
 
 
 def run_tasks(service, tasks, workdir, check=False, allow_failures=False, timeout=PLAYBOOK_TIMEOUT):

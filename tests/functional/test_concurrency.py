@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import subprocess
 import sys
@@ -32,13 +31,13 @@ from pathlib import Path
 from playbook import (
     Key,
     PlaybookError,
-    clean_env,
-    collections_path,
+    ansible_env,
     connection_defaults,
     open_multipart_uploads,
     random_file,
     sha256_file,
     venv_bin,
+    write_private_json,
 )
 
 MIB = 1024 * 1024
@@ -85,22 +84,11 @@ def run_forked(service, workdir, host_vars: dict, tasks: list, check=False) -> d
     }
     playbook = workdir / "playbook.yml"
     inventory = workdir / "inventory.json"
-    for path, content in ((playbook, [play]), (inventory, {"all": {
-            "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
-            "hosts": host_vars}})):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the playbook holds the secret key
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(content, handle, indent=2)
-    env = clean_env({
-        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
-        "ANSIBLE_LOCAL_TEMP": str(workdir / "ansible-tmp" / "local"),
-        "ANSIBLE_REMOTE_TEMP": str(workdir / "ansible-tmp" / "remote"),
-        "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_HOST_KEY_CHECKING": "false",
-        "ANSIBLE_DEPRECATION_WARNINGS": "false",
-    })
-    env.pop("ANSIBLE_CONFIG", None)
+    write_private_json(playbook, [play])
+    write_private_json(inventory, {"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+        "hosts": host_vars}})
+    env = ansible_env(workdir)
     command = [venv_bin("ansible-playbook"), "-i", str(inventory), "--forks", str(len(host_vars)), str(playbook)]
     if check:
         command.append("--check")

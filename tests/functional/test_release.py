@@ -36,7 +36,7 @@ import yaml
 from botocore.exceptions import ClientError
 from packaging.requirements import Requirement
 
-from playbook import REPO_ROOT, clean_env, connection_defaults, venv_bin
+from playbook import REPO_ROOT, ansible_env, connection_defaults, venv_bin
 
 MODULES = ("key", "object", "download", "object_info", "rekey", "sync")
 PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "every_plugin.yml"
@@ -60,21 +60,11 @@ def _ignore_generated(directory, names):
 def _tool_env(collections_root, workdir):
     """Environment of the Ansible tools: ``collections_root`` is the only place collections come from (no
     default paths, no scan of ``sys.path``, no PYTHONPATH that the test command points at its copy)."""
-    env = clean_env({
-        "ANSIBLE_COLLECTIONS_PATH": str(collections_root),
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_LOCAL_TEMP": str(workdir / "ansible-tmp" / "local"),
-        "ANSIBLE_REMOTE_TEMP": str(workdir / "ansible-tmp" / "remote"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        "ANSIBLE_DEPRECATION_WARNINGS": "false",
-        # antsibull-changelog runs ansible-doc from PATH: the one of this venv.
-        "PATH": str(Path(venv_bin("ansible-doc")).parent) + os.pathsep + os.environ.get("PATH", ""),
-    })
-    for name in ("PYTHONPATH", "ANSIBLE_CONFIG"):
-        env.pop(name, None)
+    env = ansible_env(workdir, collections=collections_root)
+    env["ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"] = "false"
+    # antsibull-changelog runs ansible-doc from PATH: the one of this venv.
+    env["PATH"] = str(Path(venv_bin("ansible-doc")).parent) + os.pathsep + os.environ.get("PATH", "")
+    env.pop("PYTHONPATH", None)
     return env
 
 
