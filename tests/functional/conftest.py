@@ -44,3 +44,13 @@ def fault_proxy(s3service, tmp_path):
 
     with FaultProxy.for_service(s3service, tmp_path / "faultproxy-tls") as proxy:
         yield proxy
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How much playbook output the leak scan of every run_tasks call searched (each call fails on a hit)."""
+    from playbook import RUN_TASKS_SCAN  # pylint: disable=import-outside-toplevel
+
+    if RUN_TASKS_SCAN.sources:
+        terminalreporter.write_line("leak scan of the run_tasks playbooks: %d bytes searched in %d outputs and logs "
+                                    "(a hit fails its test)"
+                                    % (RUN_TASKS_SCAN.bytes_searched, RUN_TASKS_SCAN.sources))

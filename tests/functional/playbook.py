@@ -9,7 +9,10 @@ which is YAML) for ``localhost`` with ``-c local``, with the connection options
 of the service set once through ``module_defaults`` for ``group/ssec.s3.s3``.
 Every task is registered and run with ``ignore_errors``; a last task writes all
 registered results as JSON into a file, which is returned parsed, one result
-per task, in order.
+per task, in order. It runs at ``-vvvv --diff`` with the Ansible log on, and
+fails when its output or log holds the S3 secret key or any 32-byte key whose
+fingerprint also appears (the failure paths of the bad-input and fault tests
+are leak tests too).
 """
 
 from __future__ import annotations
@@ -25,11 +28,19 @@ from pathlib import Path
 
 import pytest
 
+# leak_scan.py lives in tests/support, which is not a package (conftest.py adds it too; this module may be
+# imported on its own).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+# pylint: disable-next=wrong-import-position
+from leak_scan import ScanStats, Secret, leaks, report, scan_sources  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Environment variables that would give the modules or the clients credentials,
 # endpoints or profiles other than the test service's.
 _FOREIGN_ENV_PREFIXES = ("AWS_", "SCW_", "BOTO_", "RCLONE_")
 PLAYBOOK_TIMEOUT = 1800
+# What the leak scans of run_tasks searched in this session (conftest.py prints it at the end).
+RUN_TASKS_SCAN = ScanStats()
 
 
 class PlaybookError(AssertionError):
@@ -191,10 +202,15 @@ def run_tasks(service, tasks, workdir, check=False, allow_failures=False, timeou
         "check_mode": False,
     })
     command, env = _playbook_command(service, play_tasks, workdir)
+    # Every run is also a leak test: at -vvvv --diff, with the Ansible log, see _assert_no_key_material.
+    command += ["-vvvv", "--diff"]
+    log_path = workdir / "ansible.log"
+    env["ANSIBLE_LOG_PATH"] = str(log_path)
     if check:
         command.append("--check")
     proc = subprocess.run(command, env=env, cwd=str(workdir), capture_output=True, text=True, timeout=timeout,
                           check=False)
+    _assert_no_key_material(service, proc, log_path)
     if proc.returncode != 0 or not results_file.exists():
         raise PlaybookError("ansible-playbook exited with %d\n--- stdout ---\n%s\n--- stderr ---\n%s"
                             % (proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))
@@ -204,6 +220,22 @@ def run_tasks(service, tasks, workdir, check=False, allow_failures=False, timeou
         if failed:
             raise PlaybookError("task(s) failed: %r\n--- stdout ---\n%s" % (failed, proc.stdout[-6000:]))
     return results
+
+
+def _assert_no_key_material(service, proc, log_path):
+    """No key in what a playbook run printed or logged: the S3 secret key in any form, nor any 32-byte key
+    spelled out whose MD5 fingerprint (which the modules report) also appears - so every task the functional
+    tests run, failure paths included, is searched for the keys it used without listing them."""
+    sources = [("stdout", proc.stdout.encode("utf-8", "surrogateescape")),
+               ("stderr", proc.stderr.encode("utf-8", "surrogateescape"))]
+    if log_path.exists():
+        sources.append((str(log_path), log_path.read_bytes()))
+    stats = ScanStats()
+    hits = scan_sources(sources, [Secret("the S3 secret key", service.secret_key.encode())], stats)
+    RUN_TASKS_SCAN.sources += stats.sources
+    RUN_TASKS_SCAN.bytes_searched += stats.bytes_searched
+    if leaks(hits):
+        raise PlaybookError("key material in the output of ansible-playbook:\n" + report(hits, stats))
 
 
 def run_task(service, task, workdir, **kwargs) -> dict:

@@ -33,8 +33,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from leak_scan import ScanStats, Secret, leaks, named_forms, parse_key_file, report, scan_sources
-from playbook import Key, random_file, run_play
+from playbook import Key, PlaybookError, random_file, run_play, run_tasks
 
 MIB = 1024 * 1024
 BIG_SIZE = 12 * MIB
@@ -323,6 +324,16 @@ def _result_status(result):
     if result.get("failed"):
         return "failed"
     return "changed" if result.get("changed") else "ok"
+
+
+def test_every_run_tasks_playbook_is_scanned(s3service, tmp_path):
+    """run_tasks, which most functional tests use (failure paths included), fails on a key in the output."""
+    key = Key(tmp_path / "printed.key")
+    printed = [{"ansible.builtin.debug": {"msg": "fingerprint %s, key %s" % (key.md5_b64, key.b64)}}]
+    with pytest.raises(PlaybookError, match="an unlisted key whose MD5 fingerprint also appears"):
+        run_tasks(s3service, printed, tmp_path / "leaky")
+    fingerprint_only = [{"ansible.builtin.debug": {"msg": "fingerprint %s" % key.md5_b64}}]
+    assert run_tasks(s3service, fingerprint_only, tmp_path / "clean")[0]["msg"] == "fingerprint %s" % key.md5_b64
 
 
 def test_no_key_material_in_any_output(s3service, tmp_path):
