@@ -41,6 +41,8 @@ except ImportError:
 _BUCKET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$")
 # S3's limit on object names, in bytes of UTF-8.
 MAX_NAME_BYTES = 1024
+# Options that count something (workers, MiB): 1 or more.
+COUNT_OPTIONS = ("concurrency", "part_size_mb")
 _SHOWN_NAME_CHARACTERS = 40
 
 
@@ -92,11 +94,15 @@ class SsecModule(AnsibleModule):
                 self.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
             if not HAS_CRYPTOGRAPHY:
                 self.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-            self._check_names()
+            self._check_options()
 
-    def _check_names(self):
-        """Refuse names S3 cannot hold before any request (a server may alter them, and act on another object)."""
+    def _check_options(self):
+        """Refuse, before any request, names S3 cannot hold (a server may alter them, and act on another object)
+        and counts below 1 (a zero concurrency or part size would be silently raised)."""
         problems = []
+        for option in COUNT_OPTIONS:
+            if self.params.get(option) is not None and self.params[option] < 1:
+                problems.append("%s must be 1 or more (it is %d)." % (option, self.params[option]))
         if self.params.get("bucket") is not None:
             problems.append(bucket_name_problem(self.params["bucket"]))
         for option in ("object", "prefix"):

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.object_task import info_fields
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
@@ -54,8 +53,6 @@ def describe(counts, total, key):
 def object_info_prefix(module) -> dict:
     params = module.params
     key = module.customer_key(required=False)
-    if params["concurrency"] < 1:
-        raise SsecError("concurrency must be at least 1.")
     client = module.client(max_pool_connections=params["concurrency"] + 2)
     bucket, prefix = params["bucket"], params["prefix"]
     names = (name for name, _size in bulk.list_objects(client, bucket, prefix))

@@ -58,13 +58,6 @@ def wanted_metadata(metadata):
     return wanted
 
 
-def check_counts(params, names):
-    """Counts such as concurrency must be positive (a zero or negative one would be silently raised)."""
-    for name in names:
-        if params.get(name) is not None and params[name] < 1:
-            raise SsecError("%s must be 1 or more (it is %d)." % (name, params[name]))
-
-
 def _source(params):
     if params["src"] is not None:
         path = params["src"]
@@ -134,7 +127,6 @@ def _after(remote, source, metadata, content_type, key):
 def ensure_object(module) -> dict:
     params = module.params
     present = params["state"] == "present"
-    check_counts(params, ("part_size_mb", "concurrency"))
     key = module.customer_key(required=present)
     metadata = wanted_metadata(params["metadata"])
     source = _source(params) if present else None  # a bad src fails before any request
@@ -201,7 +193,6 @@ def _check_dest(dest):
 def ensure_download(module) -> dict:
     params = module.params
     dest = params["dest"]
-    check_counts(params, ("concurrency",))
     key = module.customer_key()
     _check_dest(dest)
     client = module.client(max_pool_connections=params["concurrency"] + 2)

@@ -408,8 +408,6 @@ def _check_options(params, old_key, new_key):
         raise SsecError("The old and the new key are the same key (MD5 %s): there is nothing to rotate. Give the key the "
                         "objects are encrypted with as old_sse_customer_key(_file), and the new key as "
                         "sse_customer_key(_file)." % new_key.md5)
-    if params["concurrency"] < 1:
-        raise SsecError("concurrency must be at least 1.")
     if not 1 <= params["multipart_copy_threshold_mb"] <= MAX_COPY_MB:
         raise SsecError("multipart_copy_threshold_mb must be between 1 and %d (CopyObject copies at most 5 GiB)." % MAX_COPY_MB)
 

@@ -636,10 +636,6 @@ def check_root(root, direction):
 
 
 def validate(params):
-    if params["concurrency"] < 1:
-        raise SsecError("concurrency must be 1 or more (it is %d)." % params["concurrency"])
-    if params["part_size_mb"] < 1:
-        raise SsecError("part_size_mb must be 1 or more (it is %d)." % params["part_size_mb"])
     parse_file_mode(params["file_mode"])
     if params["mode"] == PUSH and params["file_mode"] is not None:
         raise SsecError("file_mode applies to the files that mode: pull writes; remove it with mode: push.")

@@ -516,7 +516,7 @@ CASES = [
          ["one of the following is required", "object", "prefix"], ["prefix"]),
     Case("info-prefix-concurrency-zero", module_task("object_info", bucket=lambda c: c.bucket,
                                                      prefix=lambda c: c.prefix, concurrency=0),
-         ["concurrency"], ["at least 1"]),
+         ["concurrency", "it is 0"], ["must be 1 or more"]),
 
     # ---- ssec.s3.rekey ----
     Case("rekey-same-keys", module_task("rekey", bucket=lambda c: c.bucket, object=lambda c: c.obj("ssec-good"),

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every module checks before any request: bucket and object names; a failed final rename explained."""
+"""What every module checks before any request: bucket and object names, counts; a failed final rename explained."""
 
 from __future__ import annotations
 
@@ -86,3 +86,22 @@ def test_a_file_that_cannot_be_replaced_is_refused_before_its_backup(monkeypatch
         module.backup_local("/etc/ssec.key")
     assert "/etc/ssec.key is %s" % refused in caught.value.message and "chattr -" in caught.value.message
     assert copies == []
+
+
+@pytest.mark.parametrize("params, refused", [
+    ({"concurrency": 8, "part_size_mb": 8}, None),
+    ({"concurrency": 1}, None),
+    ({"concurrency": 0}, "concurrency must be 1 or more (it is 0)."),
+    ({"concurrency": 8, "part_size_mb": -1}, "part_size_mb must be 1 or more (it is -1)."),
+    ({"bucket": "ab", "concurrency": 0}, "concurrency must be 1 or more"),
+])
+def test_counts_below_one_are_refused_for_every_module(params, refused):
+    module = SsecModule.__new__(SsecModule)
+    module.params = params
+    failures = []
+    module.fail_json = lambda msg: failures.append(msg)
+    module._check_options()  # pylint: disable=protected-access
+    if refused is None:
+        assert failures == []
+    else:
+        assert len(failures) == 1 and refused in failures[0]

@@ -316,10 +316,6 @@ def item(kind, relative, action, reason=None, size=0, before=None, after=None):
 
 def test_validate():
     sync_task.validate(params())
-    with pytest.raises(SsecError, match="concurrency must be 1 or more"):
-        sync_task.validate(params(concurrency=0))
-    with pytest.raises(SsecError, match="part_size_mb"):
-        sync_task.validate(params(part_size_mb=0))
     with pytest.raises(SsecError, match="file_mode applies to the files that mode: pull writes"):
         sync_task.validate(params(file_mode="0640"))
     sync_task.validate(params(mode="pull", file_mode="0640"))
