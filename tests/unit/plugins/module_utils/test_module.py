@@ -99,7 +99,11 @@ def test_counts_below_one_are_refused_for_every_module(params, refused):
     module = SsecModule.__new__(SsecModule)
     module.params = params
     failures = []
-    module.fail_json = lambda msg: failures.append(msg)
+
+    def fail_json(msg):
+        failures.append(msg)
+
+    module.fail_json = fail_json
     module._check_options()  # pylint: disable=protected-access
     if refused is None:
         assert failures == []
