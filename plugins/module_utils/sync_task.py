@@ -11,6 +11,7 @@ parallel. Check mode runs the plan only, so it reports the decisions a real run 
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import mimetypes
 import os
@@ -19,6 +20,7 @@ import types
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.module import object_name_problem
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
 PUSH, PULL = "push", "pull"
@@ -74,6 +76,31 @@ def not_utf8(relative) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def shown(text):
+    """``text`` as valid UTF-8 for the result: the bytes of a name that is not UTF-8 appear as ``\\xNN``.
+
+    Python reads such file names with surrogates, which Ansible refuses to pass on (the task would crash after
+    the work was done).
+    """
+    if text is None or not not_utf8(text):
+        return text
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def unmatchable_name(relative, name):
+    """Why no object can hold the local file ``relative`` as ``name`` (None when one can).
+
+    Such a file is never uploaded, and pull never deletes it: no object could have matched it.
+    """
+    if not_utf8(relative):
+        return "its name is not valid UTF-8, which object names must be"
+    return object_name_problem(name, "object name")
 
 
 def selected(relative, include, exclude) -> bool:
@@ -202,14 +229,19 @@ def walk(root, include, exclude):
     return files, errors, total
 
 
-def upload_problem(relative, path):
-    """Why a local entry cannot be uploaded (None when it can): checked without opening it."""
-    if not_utf8(relative):
-        return "its name is not valid UTF-8, which object names must be"
+def upload_problem(relative, path, name=None):
+    """Why a local entry cannot be uploaded as ``name`` (None when it can): checked without opening it."""
+    problem = unmatchable_name(relative, relative if name is None else name)
+    if problem:
+        return problem
     try:
         info = os.stat(path)
     except FileNotFoundError:
         return "broken symbolic link" if os.path.islink(path) else "deleted during the sync"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (it never reaches a file)"
+        raise
     if not stat.S_ISREG(info.st_mode):
         return "not a regular file"
     return None
@@ -271,6 +303,7 @@ class Sync:
         self.check_mode = module.check_mode
         self.inner = 1
         self.warnings = []
+        self.foreign = []  # names the listing gave that do not start with the prefix
 
     # ---- listing ----
 
@@ -280,6 +313,8 @@ class Sync:
         for name, size in bulk.list_objects(self.client, self.bucket, self.prefix):
             relative = relative_name(self.prefix, name)
             if relative is None:
+                if not name.startswith(self.prefix):
+                    self.foreign.append(name)
                 continue
             total += 1
             every.add(relative)
@@ -294,7 +329,7 @@ class Sync:
     # ---- push ----
 
     def plan_put(self, item):
-        problem = upload_problem(item.relative, item.path)
+        problem = upload_problem(item.relative, item.path, item.name)
         if problem:
             return item.decide(SKIP, problem)
         item.source = _local_source(item.path)
@@ -453,23 +488,54 @@ class Sync:
                             object_name(self.prefix, relative))
                 item.path = path
                 items.append(item)
-            # A directory that could not be read hides files: deleting their objects would lose data.
-            if self.delete and not errors:
+            # A directory that could not be read hides files, and names listed outside the prefix show a server
+            # that changed the prefix: deleting what seems to be missing would lose data.
+            if self.delete and not errors and not self.foreign:
                 items += [Item("delete", relative, object_name(self.prefix, relative))
                           for relative in sorted(set(listed) - set(files))]
-            return items, errors, total, len(files)
+            return items + self.foreign_items(), errors, total, len(files)
         listed, every, total = self.listing()
         items = [Item("get", relative, object_name(self.prefix, relative)) for relative in sorted(listed)]
         errors = []
-        if self.delete and os.path.isdir(self.root):
+        if self.delete and os.path.isdir(self.root) and not self.foreign:
             files, errors, _local_total = walk(self.root, self.include, self.exclude)
             for relative in sorted(set(files) - every):
                 item = Item("delete", relative, object_name(self.prefix, relative))
                 item.path = files[relative]
+                problem = unmatchable_name(relative, item.name)
+                if problem:
+                    item.decide(SKIP, "%s, so no object can match it: not deleted" % problem)
                 items.append(item)
-        return items, errors, total, len(listed)
+        return items + self.foreign_items(), errors, total, len(listed)
+
+    def foreign_items(self):
+        return [Item("foreign", name, name).decide(SKIP, (
+            "the server listed it under the prefix %r, but its name does not start with it (the server changed the "
+            "prefix or the name): not synced, and nothing was deleted" % self.prefix)) for name in self.foreign]
+
+    def fail_collisions(self, items):
+        """Fail both objects when one name is a directory of another (``a`` and ``a/b``): one path cannot be a
+        file and a directory at once, and which one a real run would fail depends on timing."""
+        kept = {item.relative: item for item in items if item.kind == "get" and item.action in (DOWNLOAD, UNCHANGED, FAIL)}
+        clashed = set()
+        for relative in sorted(kept):
+            parts = relative.split("/")
+            for end in range(1, len(parts)):
+                directory = kept.get("/".join(parts[:end]))
+                if directory is None:
+                    continue
+                for one, other in ((directory, kept[relative]), (kept[relative], directory)):
+                    if one in clashed:
+                        continue  # the first clash found names it
+                    clashed.add(one)
+                    one.decide(FAIL, "the objects %s and %s map onto the same local path %s, which cannot be a file "
+                                     "and a directory at once; neither was downloaded. Rename one of them, or leave one "
+                                     "out with exclude" % (one.name, other.name, os.path.join(self.root, directory.relative)))
+                break
 
     def _planner(self, item):
+        if item.action is not None:
+            return item  # decided while planning the list (a name no object can match)
         try:
             if item.kind.startswith("put"):
                 return self.plan_put(item)
@@ -503,6 +569,7 @@ class Sync:
         decided = []
         for item, _result, error in bulk.run_parallel(self._planner, items, self.concurrency):
             decided.append(item.decide(FAIL, error) if error else item)
+        self.fail_collisions(decided)
         self.resolve_modes(decided)
         created = self.direction == PULL and not os.path.isdir(self.root)  # made like rsync does
         if created and not self.check_mode:
@@ -526,27 +593,30 @@ class Sync:
         if self.direction == PULL:
             names.append("file_mode_changed")
         tally = bulk.Tally(names)
-        before, after, transferred_bytes, other_key = {}, {}, 0, 0
+        before, after, transferred_bytes, other_key, foreign = {}, {}, 0, 0, 0
         for relative, message in errors:
-            tally.add("failed", {"name": relative, "object": None,
-                                 "error": "Failed to read the directory %s: %s." % (relative, message)})
+            tally.add("failed", {"name": shown(relative), "object": None,
+                                 "error": shown("Failed to read the directory %s: %s." % (relative, message))})
         for item in items:
+            # Local names that are not UTF-8 are shown with \xNN escapes: Ansible cannot pass them on.
+            relative, name, reason = shown(item.relative), shown(item.name), shown(item.reason)
             if item.action == FAIL:
-                tally.add("failed", {"name": item.relative, "object": item.name, "error": item.reason})
+                tally.add("failed", {"name": relative, "object": name, "error": reason})
             elif item.action == SKIP:
-                tally.add("skipped", {"name": item.relative, "object": item.name, "reason": item.reason})
+                tally.add("skipped", {"name": relative, "object": name, "reason": reason})
                 other_key += item.reason.startswith(_OTHER_KEY)
+                foreign += item.kind == "foreign"
             elif item.action in (UPLOAD, DOWNLOAD):
-                tally.add(transferred, item.relative)
+                tally.add(transferred, relative)
                 transferred_bytes += item.size
             elif item.action in (UNCHANGED, DELETE, CHMOD):
                 tally.add({UNCHANGED: "unchanged", DELETE: "deleted", CHMOD: "file_mode_changed"}[item.action],
-                          item.relative)
+                          relative)
             if item.action in (UPLOAD, DOWNLOAD, DELETE, CHMOD) and len(before) + len(after) < 2 * bulk.LIST_CAP:
                 if item.before is not None:
-                    before[item.relative] = item.before
+                    before[relative] = item.before
                 if item.action != DELETE:
-                    after[item.relative] = item.after
+                    after[relative] = item.after
         result = tally.result()
         # "skipped" and "failed" are Ansible's own keys: a true value marks the whole task skipped (no handler
         # runs) or failed. The entries go under other names; counts keeps the contract's names.
@@ -567,16 +637,22 @@ class Sync:
             diff={"before": before, "after": after,
                   "before_header": "%s (before)" % dest, "after_header": "%s (after, from %s)" % (dest, source)},
         )
-        self._collect_warnings(result, total, chosen, other_key)
+        self._collect_warnings(result, total, chosen, other_key, foreign)
         return result
 
-    def _collect_warnings(self, result, total, chosen, other_key):
+    def _collect_warnings(self, result, total, chosen, other_key, foreign):
         if (self.include or self.exclude) and total and not chosen and not result["changed"]:
             message = ("include/exclude matched none of the %d %s, so nothing was synced. The patterns apply to "
                        "the name relative to path and prefix, and '*' also matches '/'." % (
                            total, "files in path" if self.direction == PUSH else "objects under the prefix"))
             result["msg"] = message
             self.warnings.append(message)
+        if foreign:
+            self.warnings.append(
+                "The server listed %d %s under the prefix %r whose names do not start with it, so it does not keep "
+                "names as given%s (see skipped_entries)." % (
+                    foreign, "object" if foreign == 1 else "objects", self.prefix,
+                    ": nothing was deleted" if self.delete else ""))
         if other_key:
             self.warnings.append("%d %s encrypted with another SSE-C key and left untouched (see skipped_entries)." % (
                 other_key, "object is" if other_key == 1 else "objects are"))
@@ -635,7 +711,28 @@ def check_root(root, direction):
                         "delegate_to: localhost for a directory on the controller)." % root)
 
 
+def mode_hint(value):
+    """What to do when ``mode`` (push or pull here) holds file permissions such as 0640, or None."""
+    if value in (PUSH, PULL, None) or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        try:
+            parse_file_mode(text)
+        except SsecError:
+            return None
+    return ("In ssec.s3.sync, mode is the direction: push or pull; %s looks like file permissions. Set the "
+            "permissions of the files pull writes with file_mode, as a quoted octal string such as '0640' (an "
+            "unquoted 0640 is the number 416 in YAML)." % text)
+
+
 def validate(params):
+    # The rules of module.object_name_problem apply to the prefix as used: 'a/.' becomes 'a/./'.
+    problem = object_name_problem(normalize_prefix(params["prefix"]), "prefix")
+    if problem:
+        raise SsecError(problem)
     parse_file_mode(params["file_mode"])
     if params["mode"] == PUSH and params["file_mode"] is not None:
         raise SsecError("file_mode applies to the files that mode: pull writes; remove it with mode: push.")

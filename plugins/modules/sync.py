@@ -253,11 +253,19 @@ msg:
 """
 
 from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
-from ansible_collections.ssec.s3.plugins.module_utils.sync_task import sync
+from ansible_collections.ssec.s3.plugins.module_utils.sync_task import mode_hint, sync
+
+
+class SyncModule(SsecModule):
+    """Adds a hint when mode holds file permissions: Ansible's own message only lists push and pull."""
+
+    def fail_json(self, msg, **kwargs):
+        hint = mode_hint((getattr(self, "params", None) or {}).get("mode"))
+        super().fail_json(msg="%s %s" % (msg, hint) if hint and hint not in msg else msg, **kwargs)
 
 
 def main():
-    module = SsecModule(
+    module = SyncModule(
         argument_spec={
             "mode": {"type": "str", "required": True, "choices": ["push", "pull"]},
             "path": {"type": "path", "required": True},

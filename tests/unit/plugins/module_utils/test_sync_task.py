@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import types
 
@@ -163,6 +164,34 @@ def test_upload_problem(tree):
     assert "UTF-8" in sync_task.upload_problem("bad-\udcff.txt", str(tree / "top.txt"))
 
 
+def test_upload_problem_applies_the_object_name_rules_to_the_name_written(tree):
+    (tree / "back\\slash").write_text("x")
+    assert sync_task.upload_problem("back\\slash", str(tree / "back\\slash"), "p/back\\slash").startswith(
+        "object name 'p/back\\\\slash' holds a backslash")
+    assert "holds '//'" in sync_task.upload_problem("top.txt", str(tree / "top.txt"), "rel//top.txt")
+    assert sync_task.upload_problem("top.txt", str(tree / "top.txt"), "p/top.txt") is None
+
+
+def test_a_symbolic_link_loop_is_skipped_not_failed(tree):
+    os.symlink("loop", str(tree / "loop"))
+    os.symlink("pong", str(tree / "ping"))
+    os.symlink("ping", str(tree / "pong"))
+    files, errors, _total = sync_task.walk(str(tree), None, None)
+    assert {"loop", "ping", "pong"} <= set(files) and errors == []
+    for relative in ("loop", "ping", "pong"):
+        assert sync_task.upload_problem(relative, files[relative]) == "symbolic link loop (it never reaches a file)"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("plain/\u00e9t\u00e9.txt", "plain/\u00e9t\u00e9.txt"),
+    ("bad-\udcff.txt", "bad-\\xff.txt"),
+    ("lone-\ud800", "lone-\\ud800"),
+    (None, None),
+])
+def test_shown_makes_every_name_valid_utf8(text, expected):
+    assert sync_task.shown(text) == expected
+
+
 def test_check_root(tmp_path):
     sync_task.check_root(str(tmp_path), "push")
     sync_task.check_root(str(tmp_path / "missing"), "pull")  # created by the run
@@ -316,6 +345,9 @@ def item(kind, relative, action, reason=None, size=0, before=None, after=None):
 
 def test_validate():
     sync_task.validate(params())
+    for prefix in ("a/.", "a/..", "rel\\"):  # 'a/.' is used as 'a/./'
+        with pytest.raises(SsecError, match="prefix"):
+            sync_task.validate(params(prefix=prefix))
     with pytest.raises(SsecError, match="file_mode applies to the files that mode: pull writes"):
         sync_task.validate(params(file_mode="0640"))
     sync_task.validate(params(mode="pull", file_mode="0640"))
@@ -480,6 +512,78 @@ def test_blocked_paths(tmp_path):
     assert "leads outside path" in blocked("escape/new/x.txt")
     assert make_sync(mode="pull", path=str(tmp_path / "missing"))._blocked(  # pylint: disable=protected-access
         str(tmp_path / "missing" / "a" / "b.txt")) is None
+
+
+def test_push_plan_deletes_nothing_when_the_listing_holds_names_outside_the_prefix(tree, monkeypatch):
+    task = make_sync(path=str(tree), delete=True, prefix="rel")
+
+    def listing():
+        task.foreign = ["rel-other/x"]
+        return {"gone.txt": 1}, {"gone.txt"}, 1
+
+    monkeypatch.setattr(task, "listing", listing)
+    items, _errors, _total, _chosen = task.plan()
+    assert [entry.kind for entry in items if entry.kind in ("delete", "foreign")] == ["foreign"]
+    result = task.result([item if item.action else item.decide(UPLOAD) for item in items], [], 6, 6, False)
+    assert result["counts"]["deleted"] == 0 and result["counts"]["skipped"] == 1
+    assert result["skipped_entries"][0]["object"] == "rel-other/x"
+    assert "does not start with it" in result["skipped_entries"][0]["reason"]
+    assert any("nothing was deleted" in warning for warning in task.warnings)
+
+
+def test_pull_plan_deletes_no_local_file_when_the_listing_holds_names_outside_the_prefix(tree, monkeypatch):
+    task = make_sync(mode="pull", path=str(tree), delete=True)
+
+    def listing():
+        task.foreign = ["rel/top.txt"]  # asked for 'rel//', the server answered with 'rel/...'
+        return {}, set(), 0
+
+    monkeypatch.setattr(task, "listing", listing)
+    items, _errors, _total, _chosen = task.plan()
+    assert [(entry.kind, entry.action) for entry in items] == [("foreign", SKIP)]
+
+
+def test_pull_never_deletes_a_local_file_no_object_can_match(tree, monkeypatch):
+    (tree / "bad-\udcff.txt").write_text("x")  # read back from a name that is not UTF-8
+    (tree / "back\\slash").write_text("x")
+    task = make_sync(mode="pull", path=str(tree), delete=True, include=["bad-*", "back*", "top.txt"])
+    monkeypatch.setattr(task, "listing", lambda: ({}, set(), 0))
+    items, _errors, _total, _chosen = task.plan()
+    decided = {entry.relative: (entry.action, entry.reason) for entry in items}
+    assert decided["top.txt"] == (None, None)  # deleted: an object could have matched it
+    assert decided["bad-\udcff.txt"][0] == SKIP and "not valid UTF-8" in decided["bad-\udcff.txt"][1]
+    assert decided["back\\slash"][0] == SKIP and "backslash" in decided["back\\slash"][1]
+    assert decided["back\\slash"][1].endswith("so no object can match it: not deleted")
+    assert task._planner(items[0]) is items[0]  # pylint: disable=protected-access
+    result = task.result(items, [], 0, 0, False)
+    json.dumps(result, ensure_ascii=False).encode("utf-8")  # what Ansible refused: a name that is not UTF-8
+    assert {entry["name"] for entry in result["skipped_entries"]} == {"bad-\\xff.txt", "back\\slash"}
+
+
+def test_objects_that_need_one_path_as_file_and_directory_both_fail(tmp_path):
+    task = make_sync(mode="pull", path=str(tmp_path))
+    items = [item("get", "a", DOWNLOAD), item("get", "a/b", DOWNLOAD), item("get", "a/c/d", UNCHANGED),
+             item("get", "x", SKIP, "not SSE-C encrypted"), item("get", "x/y", DOWNLOAD),
+             item("get", "ab", DOWNLOAD), item("delete", "a/z", DELETE)]
+    task.fail_collisions(items)
+    decided = {entry.relative: entry for entry in items}
+    for relative, other in (("a", "p/a/b"), ("a/b", "p/a"), ("a/c/d", "p/a")):
+        assert decided[relative].action == FAIL
+        assert "map onto the same local path %s" % (tmp_path / "a") in decided[relative].reason
+        assert other in decided[relative].reason
+    # a skipped object takes no path; a name that only starts the same is no directory
+    assert [decided[name].action for name in ("x/y", "ab", "a/z")] == [DOWNLOAD, DOWNLOAD, DELETE]
+
+
+@pytest.mark.parametrize("value", ["0640", "640", 416, "u=rw,g=r"])
+def test_a_permission_given_as_mode_gets_a_hint(value):
+    hint = sync_task.mode_hint(value)
+    assert "mode is the direction: push or pull" in hint and "file_mode" in hint
+
+
+@pytest.mark.parametrize("value", ["push", "pull", None, "", "upload", True])
+def test_other_modes_get_no_hint(value):
+    assert sync_task.mode_hint(value) is None
 
 
 def test_current_umask_leaves_the_umask_alone():
