@@ -30,6 +30,8 @@ options:
     description:
       - V(push) makes the objects under O(prefix) hold the files of O(path).
       - V(pull) makes O(path) hold the objects under O(prefix).
+      - Not file permissions, unlike O(ssec.s3.download#module:mode). The permissions of the files pull writes are
+        O(file_mode).
     type: str
     required: true
     choices: [push, pull]
@@ -39,7 +41,11 @@ options:
       - With O(mode=push) it must exist. With O(mode=pull) it is created, with its parents, when missing.
       - A file at O(path) is an error in both modes.
       - Symbolic links to directories inside O(path) are not followed. With O(mode=push) a symbolic link to a
-        file is uploaded as the file it points to; sockets, FIFOs and devices are skipped.
+        file is uploaded as the file it points to; sockets, FIFOs, devices, broken links and symbolic link loops
+        are skipped.
+      - With O(mode=push), a file whose object name would be refused is skipped and listed in RV(skipped_entries),
+        for example a name that is not UTF-8 (shown with C(\xNN) escapes), one holding a backslash (some servers store
+        it as C(/)), or one too long for S3. A rerun then changes nothing, instead of storing it under another name.
     type: path
     required: true
   bucket:
@@ -52,7 +58,8 @@ options:
         O(path), with C(/) separators. V(backups) and V(backups/) are the same prefix (a missing C(/) is
         added, so that C(backups-old/) is never part of the tree).
       - Objects whose name ends with C(/) (folder markers made by consoles) are ignored.
-      - Without a leading C(/), like object names.
+      - Without a leading C(/), C(//), a backslash, or a C(.) or C(..) part, like object names (some servers change
+        such names, and would list or write other objects). Refused before any request.
       - The default is the whole bucket.
     type: str
     default: ''
@@ -77,7 +84,10 @@ options:
         select - objects under O(prefix) with no local file (push), or local files with no object (pull).
       - Push never deletes an object encrypted with another key unless O(force=true), and deletes nothing when
         part of O(path) could not be read (that part's objects would otherwise be lost).
-      - Pull deletes files, never directories.
+      - Pull deletes files, never directories, and never a file no object could match (a name that is not
+        UTF-8, or one an object could not have); those are listed in RV(skipped_entries).
+      - Nothing is deleted on either side when the server lists names under O(prefix) that do not start with it
+        (it did not take the prefix as given); they are listed in RV(skipped_entries), with a warning.
     type: bool
     default: false
   force:
@@ -128,6 +138,8 @@ attributes:
     support: full
 notes:
   - A key is required, through O(sse_customer_key) or O(sse_customer_key_file).
+  - With O(mode=pull), objects such as C(a) and C(a/b), which need one local path to be a file and a directory at
+    once, both fail (in check mode too), and the others are synced.
   - The result lists are capped at 1000 entries each (RV(truncated) tells when); RV(counts) are always exact.
   - Include and exclude patterns that select nothing make the task a no-op with a warning, not an error.
 seealso:
