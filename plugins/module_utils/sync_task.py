@@ -15,6 +15,7 @@ import errno
 import fnmatch
 import mimetypes
 import os
+import re
 import stat
 import types
 
@@ -718,7 +719,7 @@ def mode_hint(value):
     text = str(value).strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdigit() and not re.match(r"^[-rwxsStT]{9,10}$", text):  # digits, or as ls shows them
         try:
             parse_file_mode(text)
         except SsecError:

@@ -575,7 +575,7 @@ def test_objects_that_need_one_path_as_file_and_directory_both_fail(tmp_path):
     assert [decided[name].action for name in ("x/y", "ab", "a/z")] == [DOWNLOAD, DOWNLOAD, DELETE]
 
 
-@pytest.mark.parametrize("value", ["0640", "640", 416, "u=rw,g=r"])
+@pytest.mark.parametrize("value", ["0640", "640", 416, "u=rw,g=r", "rw-r-----"])
 def test_a_permission_given_as_mode_gets_a_hint(value):
     hint = sync_task.mode_hint(value)
     assert "mode is the direction: push or pull" in hint and "file_mode" in hint
