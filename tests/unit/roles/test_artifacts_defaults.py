@@ -124,3 +124,31 @@ def test_controller_tasks_run_once_without_become():
         assert parent.get("run_once") is True, task["name"]
         assert parent.get("delegate_to") == "localhost", task["name"]
         assert parent.get("become") is False, task["name"]
+
+
+def _dict_specs(specs):
+    """Every option spec of type dict or list of dicts, with its nested options, recursively."""
+    for spec in specs.values():
+        if spec.get("options"):
+            yield spec
+            yield from _dict_specs(spec["options"])
+
+
+def test_rules_between_suboptions_are_lists():
+    # antsibull-docs rejects a required_by value that is a bare string (ansible-core accepts both).
+    for spec in _dict_specs(options()):
+        for name, required in (spec.get("required_by") or {}).items():
+            assert isinstance(required, list), name
+            assert set(required) <= set(spec["options"]), name
+        for group in (spec.get("mutually_exclusive") or []) + (spec.get("required_one_of") or []):
+            assert isinstance(group, list) and set(group) <= set(spec["options"]), group
+
+
+def test_deploy_offers_files_and_trees():
+    deploy = options()["artifacts_deploy"]
+    assert ["object", "prefix"] in deploy["mutually_exclusive"]
+    assert ["object", "prefix"] in deploy["required_one_of"]
+    # owner/group are set by the download only; the pull of a tree does not set them.
+    assert deploy["required_by"]["owner"] == ["object"] and deploy["required_by"]["group"] == ["object"]
+    modules = [next(m for m in S3_MODULES if m in task) for task in plain_tasks() if any(m in task for m in S3_MODULES)]
+    assert modules.count("ssec.s3.sync") == 2  # push (publish) and pull (deploy)
