@@ -400,3 +400,36 @@ def test_role_refuses_an_unquoted_mode(service, tmp_path, mode):
     assert proc.returncode != 0
     assert "Quote the mode" in proc.stdout + proc.stderr, proc.stdout[-3000:]
     assert sorted(path.name for path in project.iterdir()) == ["site.yml"], "the role went on after the refusal"
+
+
+def test_role_check_mode_says_would(service, tmp_path):
+    """The quick start's role playbook, run, then checked after a new build: the role's summaries say what would
+    be published and deployed, in its own words (not a module's "Uploaded ..."), and nothing changes."""
+    snippet = next(snippet for snippet in RUNNABLE if snippet.id == "scaleway-role")
+    _empty_bucket(service)
+    project = tmp_path / "project"
+    project.mkdir()
+    _dist(project, service)
+    make_playbook(snippet, project)
+    run_playbook(service, project)
+
+    def check_summaries():
+        before = snapshot(project, service)
+        output, changed = run_playbook(service, project, check=True)
+        assert snapshot(project, service) == before
+        assert changed["app1"] > 0
+        found = re.findall(r"TASK \[ssec\.s3\.artifacts : Show what was (?:published|deployed)[^\n]*\n(.*?)\n\n", output,
+                           re.S)
+        assert len(found) == 2, output[-4000:]
+        for past in ("Uploaded", "Downloaded", "Replaced", "Created"):
+            assert past not in "".join(found), found
+        return found
+
+    # A deployed file altered on the host: publishing has nothing to do, the deploy would replace the file.
+    (project / "root" / "opt" / "myapp" / "myapp.tar.gz").write_bytes(b"altered")
+    assert "myapp.tar.gz: would be deployed (check mode)" in check_summaries()[1]
+    # A new build: it would be uploaded, and its deploy is not compared with what the bucket holds now.
+    random_file(project / "dist" / "myapp.tar.gz", 100 * 1024)
+    published, deployed = check_summaries()
+    assert "myapp/1.4.2/myapp.tar.gz: would be uploaded (check mode)" in published
+    assert "myapp.tar.gz: not compared in check mode" in deployed
