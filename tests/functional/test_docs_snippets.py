@@ -43,7 +43,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from playbook import REPO_ROOT, Key, ansible_env, clean_env, random_file, venv_bin
+from playbook import REPO_ROOT, Key, ansible_env, random_file, venv_bin
 
 DOCS = sorted((REPO_ROOT / "docs").glob("*.md"))
 BUCKET = "my-artifacts"
@@ -136,8 +136,8 @@ def make_playbook(snippet, project):
             "tasks": data + [{
                 "name": "Write what the snippet registered",
                 "ansible.builtin.copy": {
-                    "content": "{{ {%s} | to_json }}" % ", ".join("%r: %s | default(none)" % (name, name)
-                                                            for name in registered),
+                    "content": "{{ {%s} | to_json }}" % ", ".join(
+                        "%r: %s | default(none)" % (name, name) for name in registered),
                     "dest": str(project / "registered.json"),
                     "mode": "0600",
                 },
@@ -158,8 +158,8 @@ def run_playbook(service, project, check=False):
     output = proc.stdout + proc.stderr
     assert service.secret_key not in output
     if proc.returncode != 0:
-        raise AssertionError("ansible-playbook%s failed (%d):\n%s" % (" --check" if check else "", proc.returncode,
-                                                                    output[-6000:]))
+        raise AssertionError("ansible-playbook%s failed (%d):\n%s"
+                             % (" --check" if check else "", proc.returncode, output[-6000:]))
     recap = _RECAP.findall(proc.stdout)
     assert recap, proc.stdout[-3000:]
     return proc.stdout, {host: int(changed) for host, changed, _unreachable, _failed in recap}
