@@ -37,8 +37,9 @@ lock_build_dir() {
 
 # Create the venv if it is missing or broken, and (re)install the requirements
 # when the requirement files changed since the last install (sha256 stamp).
+# $1: the requirements file, relative to the repository (default: the test toolchain).
 ensure_venv() {
-    local python="${PYTHON:-python3}" stamp want have="" version
+    local python="${PYTHON:-python3}" stamp want have="" version requirements="${1:-tests/requirements.txt}"
     stamp="$VENV/.requirements.sha256"
 
     if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
@@ -62,16 +63,17 @@ ensure_venv() {
     fi
 
     want="$(cd "$REPO_ROOT" && {
-        sha256sum requirements.txt tests/requirements.txt
+        sha256sum requirements.txt "$requirements"
         "$VENV/bin/python" -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1)"
     if [[ -f "$stamp" ]]; then
         have="$(cat "$stamp")"
     fi
     if [[ "$have" != "$want" ]]; then
-        log "Installing tests/requirements.txt into $VENV"
+        log "Installing $requirements into $VENV"
         "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --upgrade pip
-        (cd "$REPO_ROOT/tests" && "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r requirements.txt)
+        (cd "$REPO_ROOT/$(dirname "$requirements")" &&
+            "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$(basename "$requirements")")
         printf '%s\n' "$want" >"$stamp"
     else
         log "Virtual environment $VENV is up to date"

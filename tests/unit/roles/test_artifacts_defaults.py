@@ -116,11 +116,52 @@ def test_every_s3_task_gets_artifacts_s3_for_its_own_module():
 
 
 def test_controller_tasks_run_once_without_become():
-    controller = [task for task in plain_tasks() if any(m in task for m in ("ssec.s3.key", "ssec.s3.object", "ssec.s3.sync"))]
-    assert controller
+    controller = [task for task in plain_tasks()
+                  if "ssec.s3.key" in task or "ssec.s3.object" in task or task.get("ssec.s3.sync", {}).get("mode") == "push"]
+    assert len(controller) == 3
     blocks = load("tasks/main.yml")
     for task in controller:
         parent = next(block for block in blocks if task in block.get("block", []))
         assert parent.get("run_once") is True, task["name"]
         assert parent.get("delegate_to") == "localhost", task["name"]
         assert parent.get("become") is False, task["name"]
+
+
+def _dict_specs(specs):
+    """Every option spec of type dict or list of dicts, with its nested options, recursively."""
+    for spec in specs.values():
+        if spec.get("options"):
+            yield spec
+            yield from _dict_specs(spec["options"])
+
+
+def test_rules_between_suboptions_are_lists():
+    # antsibull-docs rejects a required_by value that is a bare string (ansible-core accepts both).
+    for spec in _dict_specs(options()):
+        for name, required in (spec.get("required_by") or {}).items():
+            assert isinstance(required, list), name
+            assert set(required) <= set(spec["options"]), name
+        for group in (spec.get("mutually_exclusive") or []) + (spec.get("required_one_of") or []):
+            assert isinstance(group, list) and set(group) <= set(spec["options"]), group
+
+
+def test_deploy_offers_files_and_trees():
+    deploy = options()["artifacts_deploy"]
+    assert ["object", "prefix"] in deploy["mutually_exclusive"]
+    assert ["object", "prefix"] in deploy["required_one_of"]
+    # owner/group are set by the download only; the pull of a tree does not set them.
+    assert deploy["required_by"]["owner"] == ["object"] and deploy["required_by"]["group"] == ["object"]
+    modules = [next(m for m in S3_MODULES if m in task) for task in plain_tasks() if any(m in task for m in S3_MODULES)]
+    assert modules.count("ssec.s3.sync") == 2  # push (publish) and pull (deploy)
+
+
+def test_deploy_tasks_run_on_every_host():
+    """The download and the pull run on each host of the play, never once for all."""
+    deploy = [task for task in plain_tasks()
+              if "ssec.s3.download" in task or task.get("ssec.s3.sync", {}).get("mode") == "pull"]
+    assert len(deploy) == 2
+    blocks = load("tasks/main.yml")
+    for task in deploy:
+        parent = next(block for block in blocks if task in block.get("block", []))
+        assert "run_once" not in parent and "delegate_to" not in parent and "run_once" not in task, task["name"]
+        assert task.get("notify") == "{{ artifacts_notify }}" and task.get("no_log") is True, task["name"]
