@@ -270,9 +270,10 @@ def test_a_src_rewritten_during_the_upload_is_uploaded_again(s3service, fault_pr
     client, bucket, name = s3service.client(), s3service.buckets[0], prefix + "changing.bin"
     result = _upload_while_rewriting(s3service, fault_proxy, tmp_path, key, name, size, 1, part_size_mb)
     assert not result.get("failed"), result.get("msg")
+    # First what was left: the stored digest must describe the stored bytes.
+    assert digest_matches_content(client, bucket, name, key), "the digest of %s describes other bytes" % name
     assert "src changed during the upload" in result["msg"], result["msg"]
     data, _token = stored(client, bucket, name, key)
-    assert digest_matches_content(client, bucket, name, key)
     assert data == (tmp_path / "src.bin").read_bytes()
     assert result["sha256"] == hashlib.sha256(data).hexdigest()
     assert all(upload["Key"] != name for upload in open_multipart_uploads(client, bucket))
@@ -281,6 +282,7 @@ def test_a_src_rewritten_during_the_upload_is_uploaded_again(s3service, fault_pr
 def test_a_src_that_keeps_changing_fails_and_leaves_no_wrong_object(s3service, fault_proxy, tmp_path, key, prefix):
     client, bucket, name = s3service.client(), s3service.buckets[0], prefix + "always-changing.bin"
     result = _upload_while_rewriting(s3service, fault_proxy, tmp_path, key, name, 2 * MIB, None)
+    assert not exists(client, bucket, name) or digest_matches_content(client, bucket, name, key)
     assert result.get("failed"), result.get("msg")
     assert "changed while it was uploaded" in result["msg"] and "Run the task again" in result["msg"], result["msg"]
     assert not exists(client, bucket, name)
