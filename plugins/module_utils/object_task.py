@@ -79,6 +79,10 @@ def _source(params):
                             "(use delegate_to: localhost for a file on the controller)." % path)
         if not os.access(path, os.R_OK):
             raise SsecError("src %s cannot be read by this user. Fix its permissions or use become." % path)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            # A FIFO would block the hashing until a writer comes, and could not be read a second time to upload.
+            raise SsecError("src %s is not a regular file (a FIFO, socket or device). Give a regular file, or copy "
+                            "the data into one first." % path)
         return transfer.Source(path=path)
     if params["content_base64"] is not None:
         try:

@@ -76,6 +76,14 @@ def test_a_regular_or_absent_dest_is_accepted(tmp_path, make):
     object_task._check_dest(str(dest))
 
 
+def test_a_fifo_src_is_refused_without_opening_it(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    params = {"src": str(fifo), "content": None, "content_base64": None}
+    with pytest.raises(SsecError, match="src .* is not a regular file"):
+        object_task._source(params)
+
+
 # ---- a stored digest that does not open with the key --------------------------------------------------
 
 def _kept_from_another_key(data=DATA):
