@@ -163,13 +163,12 @@ def _configured_endpoint_source(session):
 def _transport_warnings(endpoint_url, verify):
     """What the dangerous connection options did in this run, as Ansible warnings."""
     if urlparse(endpoint_url).scheme.lower() == "http":
-        return ["allow_plain_http: true sent this task's requests to %s over plain http: the SSE-C key travelled in "
-                "clear and must be considered leaked (rotate the objects with ssec.s3.rekey). Use an https:// "
-                "endpoint outside throwaway test servers." % endpoint_url]
+        return ["allow_plain_http: true lets this task talk to %s over plain http: an SSE-C key sent with its "
+                "requests travels in clear and must be considered leaked (rotate the objects with ssec.s3.rekey). "
+                "Use an https:// endpoint outside throwaway test servers." % endpoint_url]
     if verify is False:
-        return ["validate_certs: false: the certificate of %s was not verified, so anyone able to intercept the "
-                "connection could have read the SSE-C key. Set ca_bundle to the CA that signed it instead."
-                % endpoint_url]
+        return ["validate_certs: false: the certificate of %s is not verified, so anyone able to intercept the "
+                "connection can read the SSE-C key. Set ca_bundle to the CA that signed it instead." % endpoint_url]
     return []
 
 
