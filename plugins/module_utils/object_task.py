@@ -190,7 +190,7 @@ def _ensure_absent(module, client, remote, key):
     if not remote.exists:
         result["msg"] = "The object does not exist."
         return result
-    result["msg"] = "Deleted the object."
+    result["msg"] = "Would delete the object." if module.check_mode else "Deleted the object."
     if not module.check_mode:
         with s3_errors("delete %s" % _url(remote), write=DELETE):
             client.delete_object(Bucket=remote.bucket, Key=remote.name)
