@@ -13,10 +13,12 @@ options:
   endpoint_url:
     description:
       - URL of the S3 endpoint, for example V(https://s3.fr-par.scw.cloud) or V(https://minio.example.com:9000).
-      - Defaults to the E(AWS_ENDPOINT_URL_S3) or E(AWS_ENDPOINT_URL) environment variable; without any,
+      - Defaults to the E(AWS_ENDPOINT_URL_S3) or E(AWS_ENDPOINT_URL) environment variable, then to the
+        C(endpoint_url) of the AWS config file (as botocore reads it, for the profile in use); without any,
         AWS S3 is used, or with O(provider=scaleway) the endpoint of O(region).
-      - A plain C(http://) endpoint is refused before any request is made, unless O(allow_plain_http=true),
-        because every request carries the SSE-C key, and over http it would travel in clear text.
+      - A plain C(http://) endpoint, wherever it comes from, is refused before any request is made, unless
+        O(allow_plain_http=true), because every request carries the SSE-C key, and over http it would travel in
+        clear text.
     type: str
   region:
     description:
@@ -49,13 +51,15 @@ options:
   ca_bundle:
     description:
       - PEM file of the CA certificates to trust for the endpoint's TLS certificate. Defaults to E(AWS_CA_BUNDLE).
+      - A file that cannot be read or holds no certificate is refused before any request.
     type: path
   validate_certs:
     description:
       - Verify the endpoint's TLS certificate (on by default). A certificate that does not verify fails the task
         before any data or key is sent.
       - B(Dangerous:) V(false) lets anyone able to intercept the connection read the SSE-C key. For a private CA
-        or a self-signed certificate set O(ca_bundle) instead.
+        or a self-signed certificate set O(ca_bundle) instead. Every run with V(false) and an https endpoint
+        gives a warning.
     type: bool
     default: true
   addressing_style:
@@ -72,7 +76,7 @@ options:
         the data and its metadata with it). Anyone on the network path can read it, so a key that was sent over
         http must be considered leaked, and every object encrypted with it rotated with M(ssec.s3.rekey).
       - Only for throwaway test servers on loopback, with throwaway keys. AWS, Scaleway, MinIO and Ceph refuse
-        SSE-C over http anyway.
+        SSE-C over http anyway. Every run that uses an http endpoint gives a warning.
     type: bool
     default: false
   retries:

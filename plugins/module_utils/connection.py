@@ -5,12 +5,14 @@
 
 An explicit option always wins over the environment. A plain ``http://``
 endpoint is refused before any request is made, because an SSE-C key sent
-over it travels in clear.
+over it travels in clear: whatever botocore took it from (options, environment,
+the AWS config file), the endpoint of the created client is checked.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 from urllib.parse import urlparse
 
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
@@ -86,10 +88,11 @@ def resolve_settings(params: dict, environ=None) -> dict:
             raise SsecError("provider: scaleway needs a region (for example fr-par, nl-ams or pl-waw): "
                             "set region or SCW_DEFAULT_REGION.")
         endpoint_url = "https://s3.%s.scw.cloud" % region
+    endpoint_source = None
     if endpoint_url:
         variable = None if params.get("endpoint_url") is not None else _env_variable("endpoint_url", provider, environ)
-        _check_endpoint(endpoint_url, params.get("allow_plain_http", False),
-                        "endpoint_url (from %s)" % variable if variable else "endpoint_url")
+        endpoint_source = "endpoint_url (from %s)" % variable if variable else "endpoint_url"
+        _check_endpoint(endpoint_url, params.get("allow_plain_http", False), endpoint_source)
 
     access_key, secret_key = pick("access_key"), pick("secret_key")
     if bool(access_key) != bool(secret_key):
@@ -104,6 +107,7 @@ def resolve_settings(params: dict, environ=None) -> dict:
     return {
         "provider": provider,
         "endpoint_url": endpoint_url,
+        "endpoint_source": endpoint_source,
         "region": region or "us-east-1",
         "access_key": access_key,
         "secret_key": secret_key,
@@ -131,7 +135,7 @@ def _check_endpoint(endpoint_url, allow_plain_http, source="endpoint_url"):
 
 
 def check_ca_bundle(path):
-    """A CA bundle that cannot be read fails here, by name: botocore would report it as a broken TLS connection."""
+    """A CA bundle that cannot be used fails here, by name: botocore would report it as a broken TLS connection."""
     try:
         with open(path, "rb"):
             pass
@@ -143,10 +147,36 @@ def check_ca_bundle(path):
     except OSError as exc:
         raise SsecError("ca_bundle %s cannot be read by this user (%s). Fix its permissions, or copy it to a "
                         "readable place." % (path, exc.strerror)) from None
+    try:
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError:
+        raise SsecError("ca_bundle %s holds no certificate (no PEM block '-----BEGIN CERTIFICATE-----' that can be "
+                        "read). Give the PEM file of the CA that signed the endpoint's certificate." % path) from None
 
 
-def s3_client(params: dict, max_pool_connections=10, environ=None):
-    """The boto3 S3 client for these module parameters. Retries live here and only here."""
+def _configured_endpoint_source(session):
+    """Where botocore found an endpoint that no option or variable of ours gave: the shared config file."""
+    config_file = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    return "endpoint_url (from the AWS config file %s, profile %s)" % (config_file, session.profile_name)
+
+
+def _transport_warnings(endpoint_url, verify):
+    """What the dangerous connection options did in this run, as Ansible warnings."""
+    if urlparse(endpoint_url).scheme.lower() == "http":
+        return ["allow_plain_http: true lets this task talk to %s over plain http: an SSE-C key sent with its "
+                "requests travels in clear and must be considered leaked (rotate the objects with ssec.s3.rekey). "
+                "Use an https:// endpoint outside throwaway test servers." % endpoint_url]
+    if verify is False:
+        return ["validate_certs: false: the certificate of %s is not verified, so anyone able to intercept the "
+                "connection can read the SSE-C key. Set ca_bundle to the CA that signed it instead." % endpoint_url]
+    return []
+
+
+def s3_client(params: dict, max_pool_connections=10, environ=None, warn=None):
+    """The boto3 S3 client for these module parameters. Retries live here and only here.
+
+    ``warn`` receives a warning for each dangerous connection option in effect.
+    """
     import boto3
     from botocore.config import Config
 
@@ -179,4 +209,12 @@ def s3_client(params: dict, max_pool_connections=10, environ=None):
             aws_session_token=settings["session_token"],
             profile_name=settings["profile"],
         )
-        return session.client("s3", endpoint_url=settings["endpoint_url"], verify=settings["verify"], config=config)
+        client = session.client("s3", endpoint_url=settings["endpoint_url"], verify=settings["verify"], config=config)
+    # The endpoint botocore will really use (creating the client sends nothing): an endpoint_url of the AWS config
+    # file ([profile] or its services section) never went through resolve_settings.
+    endpoint_url = client.meta.endpoint_url
+    _check_endpoint(endpoint_url, params.get("allow_plain_http", False),
+                    settings["endpoint_source"] or _configured_endpoint_source(session))
+    for warning in _transport_warnings(endpoint_url, settings["verify"]) if warn else ():
+        warn(warning)
+    return client

@@ -153,6 +153,13 @@ def describe_exception(exc, action, write=False) -> SsecError:
         # A connection cut inside TLS ("EOF occurred in violation of protocol") is no certificate problem.
         return SsecError("Failed to %s: the TLS connection broke before the server answered (%s). %s"
                          % (action, exc, _CONNECTION_LOST_HINT))
+    if isinstance(exc, bex.SSLError) and _sign_in(exc, _NOT_TLS_SIGNS):
+        return SsecError("Failed to %s: this port does not speak TLS (%s): the endpoint answered in plain text. "
+                         "Check the port of endpoint_url: give the server's https port." % (action, exc))
+    if isinstance(exc, bex.SSLError) and _sign_in(exc, ("no certificate or crl found",)):
+        return SsecError("Failed to %s: the CA bundle in use holds no certificate (%s). Set ca_bundle (or "
+                         "AWS_CA_BUNDLE) to the PEM file of the CA that signed the endpoint's certificate."
+                         % (action, exc))
     if isinstance(exc, bex.SSLError):
         return SsecError("Failed to %s: TLS error (%s). %s" % (action, exc, _TLS_HINT))
     if isinstance(exc, bex.ReadTimeoutError):
@@ -172,9 +179,17 @@ def describe_exception(exc, action, write=False) -> SsecError:
     return SsecError("Failed to %s: %s: %s" % (action, type(exc).__name__, exc))
 
 
-def _is_certificate_problem(exc) -> bool:
+# OpenSSL's words for a TLS handshake answered by a plain-http server.
+_NOT_TLS_SIGNS = ("wrong version number", "packet length too long", "record layer failure")
+
+
+def _sign_in(exc, signs) -> bool:
     text = str(exc).lower()
-    return any(sign in text for sign in ("certificate", "hostname", "doesn't match", "wrong version number"))
+    return any(sign in text for sign in signs)
+
+
+def _is_certificate_problem(exc) -> bool:
+    return _sign_in(exc, ("certificate", "hostname", "doesn't match") + _NOT_TLS_SIGNS)
 
 
 @contextlib.contextmanager

@@ -137,7 +137,7 @@ class SsecModule(AnsibleModule):
         return key_from_params(self.params, prefix, required)
 
     def client(self, max_pool_connections=10):
-        return s3_client(self.params, max_pool_connections)
+        return s3_client(self.params, max_pool_connections, warn=self.warn)
 
     def check_replaceable(self, path):
         """Fail when the file at ``path`` can never be replaced, not even by root: immutable or append-only."""
@@ -165,6 +165,15 @@ class SsecModule(AnsibleModule):
             raise SsecError("Could not put the new file in place at %s (%s); it was left as it was. Check the "
                             "permissions and attributes of the file and of its directory (an immutable or "
                             "append-only file, a read-only mount), or use become." % (dest, reason)) from None
+
+    def add_path_info(self, kwargs):
+        # ansible-core adds the stat data of dest (or path) to the result, size included: an object's size stays
+        # (in check mode, or with force: false, dest is still the old file).
+        size = kwargs.get("size")
+        kwargs = super().add_path_info(kwargs)
+        if size is not None:
+            kwargs["size"] = size
+        return kwargs
 
     def _hide_secrets(self):
         # A key pasted into a fingerprint option (not no_log) would be echoed in the invocation: mask it too.

@@ -10,14 +10,15 @@ import binascii
 import mimetypes
 import os
 import re
+import stat
 
 from ansible_collections.ssec.s3.plugins.module_utils import digest, remote as remote_state, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
-# An HTTP header name (RFC 9110 token).
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+# What every server keeps as it is in a user metadata name (Ceph RGW turns '_' into '-').
+_METADATA_NAME = re.compile(r"^[a-z0-9.-]+$")
 _OTHER_KEY_HINT = (
     "To replace it anyway set overwrite: always; to re-encrypt it under this key, use ssec.s3.rekey with "
     "the old key; if this key is the wrong one, check sse_customer_key / sse_customer_key_file."
@@ -39,7 +40,8 @@ def _base_result(remote, key):
 def wanted_metadata(metadata):
     """User metadata as S3 stores it (lowercase names, text values); the digest name is reserved.
 
-    S3 sends user metadata as HTTP headers: names must be header tokens and values printable ASCII.
+    S3 sends user metadata as HTTP headers, and servers normalize what HTTP lets them: such metadata is refused
+    before any request, since a stored value that differs from the task's would make every run "changed".
     """
     if metadata is None:
         return None
@@ -48,13 +50,22 @@ def wanted_metadata(metadata):
         raise SsecError("metadata may not set %s: ssec.s3 keeps its encrypted content digest there. "
                         "Remove it from metadata." % digest.METADATA_NAME)
     for name, value in wanted.items():
-        if not _HEADER_NAME.match(name):
-            raise SsecError("metadata name %r cannot be sent: S3 user metadata travels as HTTP headers, whose names "
-                            "allow letters, digits and - _ . only (no spaces). Rename it." % name)
+        if "_" in name and _METADATA_NAME.match(name.replace("_", "-")):
+            raise SsecError("metadata name %r holds '_', which some servers (Ceph RGW) store as '-': the object would "
+                            "never match the task. Write it with '-' (%r)." % (name, name.replace("_", "-")))
+        if not _METADATA_NAME.match(name):
+            raise SsecError("metadata name %r cannot be sent: S3 user metadata travels as HTTP headers, and the names "
+                            "every server keeps as they are hold letters, digits, '-' and '.' only. Rename it." % name)
         if not all(" " <= character <= "~" for character in value):
             raise SsecError("metadata %s holds characters other than printable ASCII: S3 user metadata travels as "
                             "HTTP headers. Encode the value, for example with the urlencode or b64encode filter."
                             % name)
+        if value == "":
+            raise SsecError("metadata %s is empty, and servers drop empty values: the object would never match the "
+                            "task. Give it a value, or remove it." % name)
+        if value != value.strip(" "):
+            raise SsecError("metadata %s begins or ends with spaces, which servers remove (HTTP header values): the "
+                            "object would never match the task. Remove them (the trim filter does)." % name)
     return wanted
 
 
@@ -68,6 +79,10 @@ def _source(params):
                             "(use delegate_to: localhost for a file on the controller)." % path)
         if not os.access(path, os.R_OK):
             raise SsecError("src %s cannot be read by this user. Fix its permissions or use become." % path)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            # A FIFO would block the hashing until a writer comes, and could not be read a second time to upload.
+            raise SsecError("src %s is not a regular file (a FIFO, socket or device). Give a regular file, or copy "
+                            "the data into one first." % path)
         return transfer.Source(path=path)
     if params["content_base64"] is not None:
         try:
@@ -88,27 +103,38 @@ def _content_type(params):
 
 
 def _needs_upload(client, remote, key, source, params, metadata):
-    """(upload?, why) for state=present; refuses to replace an object under another key."""
+    """(upload?, why: what was done, what would be done) for state=present; refuses to replace an object under
+    another key."""
     if not remote.exists:
-        return True, "Uploaded a new encrypted object."
+        return True, ("Uploaded a new encrypted object.", "Would upload a new encrypted object.")
     if params["overwrite"] == "never":
-        return False, "The object exists and overwrite: never keeps it as it is."
+        return False, ("The object exists and overwrite: never keeps it as it is.",) * 2
     if remote.encryption == SSE_C and not remote.key_matches and params["overwrite"] != "always":
         raise SsecError("%s is encrypted with another SSE-C key, so it was left untouched. %s"
                         % (_url(remote), _OTHER_KEY_HINT))
     if params["overwrite"] == "always":
-        return True, "Uploaded the object again (overwrite: always)."
+        return True, _again("(overwrite: always).")
     if remote.encryption != SSE_C:
-        return True, "Replaced the %s object with one encrypted with the customer key." % remote.state
+        return True, ("Replaced the %s object with one encrypted with the customer key." % remote.state,
+                      "Would replace the %s object with one encrypted with the customer key." % remote.state)
     if metadata is not None and metadata != remote.metadata:
-        return True, "Uploaded the object again: its metadata differed."
+        return True, _again(": its metadata differed.")
     if params["content_type"] and params["content_type"] != remote.content_type:
-        return True, "Uploaded the object again: its content type differed."
+        return True, _again(": its content type differed.")
     if params["storage_class"] and params["storage_class"] != remote.storage_class:
-        return True, "Uploaded the object again: its storage class differed."
+        return True, _again(": its storage class differed.")
+    if remote.digest_problem:
+        # Even over equal bytes: left as it is, every download of the object would be refused.
+        return True, _again(": its stored content digest does not open with this key (it was kept from another "
+                            "key by a rotation done with another tool, or altered), so it is sealed anew.")
     if not transfer.same_content(client, remote, key, source):
-        return True, "Uploaded the object again: its content differed."
-    return False, "The object already holds this content, encrypted with this key."
+        return True, _again(": its content differed.")
+    return False, ("The object already holds this content, encrypted with this key.",) * 2
+
+
+def _again(reason):
+    separator = "" if reason.startswith(":") else " "
+    return ("Uploaded the object again" + separator + reason, "Would upload the object again" + separator + reason)
 
 
 def _after(remote, source, metadata, content_type, key):
@@ -136,8 +162,8 @@ def ensure_object(module) -> dict:
         return _ensure_absent(module, client, remote, key)
 
     content_type = _content_type(params)
-    upload, message = _needs_upload(client, remote, key, source, params, metadata)
-    result = dict(_base_result(remote, key), changed=upload, msg=message, size=source.size,
+    upload, messages = _needs_upload(client, remote, key, source, params, metadata)
+    result = dict(_base_result(remote, key), changed=upload, msg=messages[module.check_mode], size=source.size,
                   sha256=source.sha256, previous_state=remote.state)
     result["diff"] = {"before": remote.summary(),
                       "after": _after(remote, source, metadata, content_type, key) if upload else remote.summary()}
@@ -145,6 +171,12 @@ def ensure_object(module) -> dict:
         result["parts"] = transfer.upload(
             client, remote.bucket, remote.name, source, key, metadata, content_type, params["storage_class"],
             params["part_size_mb"] * transfer.MIB, params["concurrency"])
+        if source.retries:
+            # What was stored is the file as it was at the last attempt.
+            result.update(size=source.size, sha256=source.sha256)
+            result["diff"]["after"] = _after(remote, source, metadata, content_type, key)
+            result["msg"] += " src changed during the upload, so it was read and uploaded again (%d times)." \
+                % source.retries
     return result
 
 
@@ -158,7 +190,7 @@ def _ensure_absent(module, client, remote, key):
     if not remote.exists:
         result["msg"] = "The object does not exist."
         return result
-    result["msg"] = "Deleted the object."
+    result["msg"] = "Would delete the object." if module.check_mode else "Deleted the object."
     if not module.check_mode:
         with s3_errors("delete %s" % _url(remote), write=DELETE):
             client.delete_object(Bucket=remote.bucket, Key=remote.name)
@@ -185,8 +217,18 @@ def _readable_remote(client, params, key):
 
 
 def _check_dest(dest):
+    """Refuse, without opening it, a dest that only a regular file (or nothing) may be."""
     if os.path.isdir(dest):
         raise SsecError("dest %s is a directory. Give the path of the file to write, including its name." % dest)
+    try:
+        mode = os.stat(dest).st_mode
+    except OSError:
+        mode = None  # absent, or a broken symbolic link: the download creates the file
+    if mode is not None and not stat.S_ISREG(mode):
+        # Opening a FIFO would wait for a writer; the rename would replace a device node with a file.
+        raise SsecError("dest %s is not a regular file (a FIFO, socket or device): ssec.s3.download writes only "
+                        "regular files, and would replace it. Give the path of a regular file, or remove it first."
+                        % dest)
     writable_parent(dest, "dest")
 
 
@@ -209,11 +251,13 @@ def ensure_download(module) -> dict:
         # Before the check-mode branch and the transfer: an immutable dest can never be replaced.
         module.check_replaceable(dest)
     if not exists:
-        message = "Downloaded and verified the object."
+        message = "Would download the object and verify it." if module.check_mode else \
+            "Downloaded and verified the object."
     elif same:
         message = "dest already holds the object's content."
     elif params["force"]:
-        message = "Replaced dest with the object's content, verified."
+        message = "Would replace dest with the object's content, verified." if module.check_mode else \
+            "Replaced dest with the object's content, verified."
     else:
         message = "dest differs from the object but force: false keeps it."
 

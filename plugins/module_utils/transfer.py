@@ -14,9 +14,10 @@ import hashlib
 import io
 import os
 import tempfile
+import time
 
 from ansible_collections.ssec.s3.plugins.module_utils import digest
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 
 MIB = 1024 * 1024
 MAX_PARTS = 1000
@@ -27,6 +28,9 @@ MIN_PART_SIZE = 5 * MIB
 _READ_SIZE = MIB
 # Memory for parts in flight: concurrency is lowered when parts are large.
 _MAX_BUFFERED = 256 * MIB
+# A file changed during its upload is hashed and uploaded again, this many times in all.
+UPLOAD_ATTEMPTS = 3
+_TIMESTAMP_SLACK_NS = 2 * 10 ** 9
 _UNFINISHED_UPLOAD_HINT = (
     "If the server could not be reached to abort it, the multipart upload stays open there (its parts take space; "
     "no object is created): find it with 'aws s3api list-multipart-uploads' and end it with "
@@ -44,11 +48,19 @@ def part_count(size, chunk) -> int:
     return max(1, -(-size // chunk))
 
 
-def _hash_file(path, hasher) -> str:
+def _hash_handle(handle, hasher) -> int:
+    """Feed everything ``handle`` (unbuffered) still holds to ``hasher``; returns the byte count."""
     buffer = memoryview(bytearray(_READ_SIZE))
+    total = 0
+    for count in iter(lambda: handle.readinto(buffer), 0):
+        hasher.update(buffer[:count])
+        total += count
+    return total
+
+
+def _hash_file(path, hasher) -> str:
     with open(path, "rb", buffering=0) as handle:
-        for count in iter(lambda: handle.readinto(buffer), 0):
-            hasher.update(buffer[:count])
+        _hash_handle(handle, hasher)
     return hasher.hexdigest()
 
 
@@ -60,18 +72,51 @@ def md5_file(path) -> str:
     return _hash_file(path, hashlib.md5(usedforsecurity=False))
 
 
+def _identity(info):
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
 class Source:
-    """What to upload: a local file or bytes given inline, with its size and plaintext SHA-256."""
+    """What to upload: a local file or bytes given inline, with its size and plaintext SHA-256.
+
+    A file also keeps its identity (device, inode, size, mtime, ctime) from before it was hashed, so that a
+    change between hashing and the end of an upload can be told (``changed``).
+    """
 
     def __init__(self, path=None, data=None):
         self.path = path
         self.data = data
+        self.retries = 0  # how many times upload() read it again because it changed
         if path is not None:
-            self.size = os.path.getsize(path)
-            self.sha256 = sha256_file(path)
+            self.hash()
         else:
             self.size = len(data)
             self.sha256 = hashlib.sha256(data).hexdigest()
+
+    def hash(self):
+        """(Re)read the file: its identity first, then size and SHA-256 of the bytes actually read."""
+        with open(self.path, "rb", buffering=0) as handle:
+            self._hashed_at_ns = time.time_ns()
+            self.identity = _identity(os.fstat(handle.fileno()))
+            hasher = hashlib.sha256()
+            self.size = _hash_handle(handle, hasher)
+        self.sha256 = hasher.hexdigest()
+
+    def changed(self) -> bool:
+        """Has the file changed since it was hashed? Inline data never does."""
+        if self.path is None:
+            return False
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return True
+        if _identity(info) != self.identity:
+            return True
+        # A write in the same timestamp tick as the last one before hashing leaves mtime and ctime as they were
+        # (coarse clocks, 2 s on some file systems): for a file that recent, only its bytes can tell.
+        if info.st_mtime_ns + _TIMESTAMP_SLACK_NS >= self._hashed_at_ns:
+            return sha256_file(self.path) != self.sha256
+        return False
 
     def open(self):
         return open(self.path, "rb") if self.path is not None else io.BytesIO(self.data)
@@ -99,8 +144,31 @@ def upload(client, bucket, name, source, key, metadata=None, content_type=None, 
            min_part_size=DEFAULT_PART_SIZE, concurrency=8) -> int:
     """Upload ``source`` encrypted with ``key``, its sealed digest in the metadata; returns the part count.
 
-    s3transfer puts the key on every UploadPart and on Complete, and aborts a failed multipart upload.
+    The digest is sealed before the data is read, so a file that changed meanwhile would leave an object whose
+    digest describes other bytes (every download refused, every rerun fooled): it is hashed and uploaded
+    again, and after the last attempt the object is deleted and the upload fails.
     """
+    source.retries = 0
+    while True:
+        parts = _upload_once(client, bucket, name, source, key, metadata, content_type, storage_class,
+                             min_part_size, concurrency)
+        if not source.changed():
+            return parts
+        if source.retries + 1 >= UPLOAD_ATTEMPTS:
+            with s3_errors("delete s3://%s/%s, uploaded from a file that kept changing" % (bucket, name),
+                           write=DELETE):
+                client.delete_object(Bucket=bucket, Key=name)
+            raise SsecError("src %s changed while it was uploaded to s3://%s/%s, %d times in a row. The object was "
+                            "deleted, since its content could not match its stored digest. Run the task again when "
+                            "nothing writes to the file any more (or upload a copy of it)."
+                            % (source.path, bucket, name, UPLOAD_ATTEMPTS))
+        source.retries += 1
+        source.hash()
+
+
+def _upload_once(client, bucket, name, source, key, metadata, content_type, storage_class, min_part_size,
+                 concurrency) -> int:
+    """s3transfer puts the key on every UploadPart and on Complete, and aborts a failed multipart upload."""
     chunk = part_size(source.size, min_part_size)
     extra = dict(key.request_params())
     extra["Metadata"] = dict(metadata or {}, **{digest.METADATA_NAME: digest.seal(key, source.sha256)})
@@ -173,6 +241,9 @@ def same_content(client, remote, key, local) -> bool:
     if not isinstance(local, Source):
         local = Source(path=local)
     if remote.size is not None and remote.size != local.size:
+        return False
+    if remote.digest_problem:
+        # Equal bytes or not, a digest this key cannot open must be sealed anew: it is a difference.
         return False
     if remote.sha256 is not None:
         return remote.sha256 == local.sha256

@@ -33,7 +33,10 @@ options:
     type: str
     required: true
   dest:
-    description: Path of the local file to write. Its directory must exist.
+    description:
+      - Path of the local file to write. Its directory must exist.
+      - When it exists it must be a regular file (or a symbolic link to one); a FIFO, socket or device node is
+        refused before any request.
     type: path
     required: true
   force:
@@ -110,7 +113,7 @@ sse_customer_key_md5:
   returned: always
   type: str
 size:
-  description: Size of the object in bytes.
+  description: Size of the object in bytes (also in check mode, where O(dest) may still hold another file).
   returned: always
   type: int
 sha256:

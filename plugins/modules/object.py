@@ -63,8 +63,10 @@ options:
   metadata:
     description:
       - User metadata of the object. Names are stored lowercase; values as text.
-      - S3 sends metadata as HTTP headers, so names are letters, digits, C(-), C(_) and C(.) (no spaces), and
-        values printable ASCII; other entries are refused before any request.
+      - S3 sends metadata as HTTP headers, and servers change what HTTP lets them change, which would make every
+        run report a change. So names are letters, digits, C(-) and C(.) only (Ceph RGW stores C(_) as C(-)), and
+        values non-empty printable ASCII without leading or trailing spaces; other entries are refused before any
+        request, with the form to write instead.
       - When given, the object's metadata must equal it; when omitted, metadata is not compared and an upload
         writes none.
       - Metadata is B(not) encrypted by SSE-C. Never put secrets in it.

@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
+from botocore.httpsession import DEFAULT_CA_BUNDLE
 
 from ansible_collections.ssec.s3.plugins.module_utils.connection import (
     connection_argument_spec,
@@ -31,6 +34,7 @@ def test_defaults_without_environment():
     assert settings == {
         "provider": "aws",
         "endpoint_url": None,
+        "endpoint_source": None,
         "region": "us-east-1",
         "access_key": None,
         "secret_key": None,
@@ -281,7 +285,7 @@ def test_verify(overrides, environ, verify):
 # --- the client ------------------------------------------------------------------------------
 
 def test_s3_client_is_configured_from_the_options(tmp_path):
-    (tmp_path / "ca.pem").write_text("not checked before a request\n")
+    shutil.copy(DEFAULT_CA_BUNDLE, tmp_path / "ca.pem")
     client = s3_client(
         params(endpoint_url="https://s3.example.test:8443", region="eu-central-1", access_key="AKID",
                secret_key="SECRET", ca_bundle=str(tmp_path / "ca.pem"), retries=3, connect_timeout=2.5,
@@ -359,3 +363,84 @@ def test_a_plain_http_endpoint_from_the_environment_names_the_variable():
     with pytest.raises(SsecError) as caught:
         resolve_settings(params(endpoint_url="http://minio.test:9000"), {"AWS_ENDPOINT_URL": "https://other.test"})
     assert caught.value.message.startswith("endpoint_url http://minio.test:9000 uses plain http")
+
+
+# ---- endpoints from the AWS config file (botocore reads them itself) ----------------------------------------
+
+_CONFIG_FILES = {
+    "default": "[default]\nendpoint_url = http://127.0.0.1:9/\n",
+    "profile": "[profile dev]\nendpoint_url = http://127.0.0.1:9/\n",
+    "services-default": "[default]\nservices = local\n[services local]\ns3 =\n  endpoint_url = http://127.0.0.1:9/\n",
+    "services-profile": "[profile dev]\nservices = local\n[services local]\ns3 =\n  endpoint_url = http://127.0.0.1:9/\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CONFIG_FILES))
+@pytest.mark.parametrize("profile_from", ["option", "AWS_PROFILE"])
+def test_plain_http_from_the_aws_config_file_is_refused(tmp_path, monkeypatch, name, profile_from):
+    config_file = tmp_path / "config"
+    config_file.write_text(_CONFIG_FILES[name])
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
+    profile = "dev" if name.endswith("profile") else None
+    if profile and profile_from == "AWS_PROFILE":
+        monkeypatch.setenv("AWS_PROFILE", profile)
+    options = params(profile=profile) if profile_from == "option" else params()
+    with pytest.raises(SsecError) as caught:
+        s3_client(options)
+    message = caught.value.message
+    assert message.startswith("endpoint_url (from the AWS config file %s, profile %s) http://127.0.0.1:9/ uses "
+                              "plain http" % (config_file, profile or "default"))
+    assert "allow_plain_http: true" in message
+
+
+def test_plain_http_from_the_aws_config_file_is_accepted_when_allowed_with_a_warning(tmp_path, monkeypatch):
+    config_file = tmp_path / "config"
+    config_file.write_text(_CONFIG_FILES["services-default"])
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
+    warnings = []
+    client = s3_client(params(allow_plain_http=True), warn=warnings.append)
+    assert client.meta.endpoint_url == "http://127.0.0.1:9/"
+    assert len(warnings) == 1 and "over plain http" in warnings[0] and "leaked" in warnings[0]
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+])
+def test_ignored_config_endpoints_are_not_refused(tmp_path, monkeypatch, variable, value):
+    config_file = tmp_path / "config"
+    config_file.write_text(_CONFIG_FILES["default"])
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
+    monkeypatch.setenv(variable, value)
+    assert s3_client(params()).meta.endpoint_url.startswith("https://")
+
+
+def test_an_https_endpoint_from_the_aws_config_file_is_used(tmp_path, monkeypatch):
+    config_file = tmp_path / "config"
+    config_file.write_text("[default]\nendpoint_url = https://s3.example.test:8443\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
+    warnings = []
+    assert s3_client(params(), warn=warnings.append).meta.endpoint_url == "https://s3.example.test:8443"
+    assert not warnings
+
+
+# ---- warnings for the dangerous options ---------------------------------------------------------------------
+
+def test_dangerous_options_warn_when_they_take_effect():
+    warnings = []
+    s3_client(params(endpoint_url="https://s3.example.test", validate_certs=False), warn=warnings.append, environ={})
+    assert len(warnings) == 1 and warnings[0].startswith("validate_certs: false") and "ca_bundle" in warnings[0]
+    warnings = []
+    s3_client(params(endpoint_url="http://127.0.0.1:9000", allow_plain_http=True), warn=warnings.append, environ={})
+    assert len(warnings) == 1 and warnings[0].startswith("allow_plain_http: true") and "in clear" in warnings[0]
+    warnings = []
+    s3_client(params(endpoint_url="https://s3.example.test", allow_plain_http=True), warn=warnings.append, environ={})
+    assert warnings == []
+
+
+@pytest.mark.parametrize("content", ["", "not a certificate\n", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+def test_a_ca_bundle_without_a_certificate_is_named(tmp_path, content):
+    ca_bundle = tmp_path / "ca.pem"
+    ca_bundle.write_text(content)
+    with pytest.raises(SsecError) as caught:
+        s3_client(params(endpoint_url="https://s3.example.test", ca_bundle=str(ca_bundle)), environ={})
+    assert caught.value.message.startswith("ca_bundle %s holds no certificate" % ca_bundle)

@@ -328,6 +328,18 @@ TRANSPORT_ERRORS = [
         id="SSLError",
     ),
     pytest.param(
+        bex.SSLError(endpoint_url="https://127.0.0.1:8333",
+                     error="[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)"),
+        ["Failed to upload: this port does not speak TLS", "Check the port of endpoint_url"],
+        id="SSLError-plain-http-port",
+    ),
+    pytest.param(
+        bex.SSLError(endpoint_url="https://s3.example.test",
+                     error="[X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found (_ssl.c:4154)"),
+        ["Failed to upload: the CA bundle in use holds no certificate", "Set ca_bundle"],
+        id="SSLError-empty-ca-bundle",
+    ),
+    pytest.param(
         bex.EndpointConnectionError(endpoint_url="https://s3.example.test:9999/"),
         ["Failed to upload: the endpoint could not be reached", "https://s3.example.test:9999/",
          "Check endpoint_url, the network, and that the server is running."],
@@ -416,3 +428,14 @@ def test_403_on_a_delete_talks_about_neither_keys_nor_blocked_sse_c():
     assert message.startswith("Failed to delete s3://b/o: Access Denied (HTTP 403).")
     assert "may delete objects in this bucket" in message
     assert "BlockedEncryptionTypes" not in message and "key" not in message
+
+
+@pytest.mark.parametrize("error", [
+    "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",
+    "[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1000)",
+    "[X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found (_ssl.c:4154)",
+])
+def test_tls_errors_that_are_not_about_the_certificate_do_not_blame_it(error):
+    message = describe_exception(bex.SSLError(endpoint_url="https://127.0.0.1:8333", error=error), "upload").message
+    assert "could not be verified" not in message
+    assert "validate_certs" not in message
