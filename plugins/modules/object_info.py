@@ -116,7 +116,7 @@ key_matches:
   returned: when O(object) is given
   type: bool
 size:
-  description: Size in bytes, when the server tells it.
+  description: Size in bytes, when the server tells it (V(null) for an SSE-C object asked without its key).
   returned: when O(object) is given
   type: int
 content_type:
@@ -142,7 +142,9 @@ sha256:
 digest:
   description:
     - State of the encrypted content digest, V(valid), V(invalid) (altered, or sealed under another key),
-      V(present) (not checked without the key) or V(absent).
+      V(present) (readable but not checked, from a server that shows the metadata without the key) or V(absent).
+    - V(null) when the server shows no metadata, as for an SSE-C object asked without its key or with another
+      key (AWS, SeaweedFS and Ceph RGW refuse that HEAD); RV(size) and RV(metadata) are V(null) then too.
   returned: when O(object) is given
   type: str
 prefix:
