@@ -35,6 +35,7 @@ class ServicePool:
     def __init__(self):
         self.services = {}
         self.unavailable = {}
+        self.selected = selected_backends()
 
     def get(self, backend):
         if backend in self.unavailable:
