@@ -396,9 +396,9 @@ class S3Service:
     backend = "seaweedfs"
 
     def __new__(cls, *args, backend: str | None = None, **kwargs):  # pylint: disable=unused-argument
-        if cls is S3Service and backend not in (None, cls.backend):
-            cls = backend_class(backend)
-        return super().__new__(cls)
+        # S3Service(backend="rgw") makes the subclass of that backend; Python then calls its __init__.
+        target = backend_class(backend) if cls is S3Service and backend not in (None, cls.backend) else cls
+        return super().__new__(target)
 
     def __init__(
         self,
