@@ -583,3 +583,15 @@ def test_ensure_says_what_to_do_when_rgw_cannot_be_installed(monkeypatch):
     message = str(error.value)
     assert "missing: radosgw" in message and "not running as root" in message
     assert "radosgw ceph-mon ceph-osd ceph-common" in message and "SSEC_BACKENDS=seaweedfs" in message
+
+
+def test_unavailable_backend_is_skipped_but_fails_in_ci(s3services, monkeypatch):
+    """The functional tests' pool: RGW that cannot be had skips its tests, except with CI=true."""
+    monkeypatch.setattr(s3mod, "_rgw_missing_programs", lambda: ["radosgw"])
+    monkeypatch.setattr(s3mod.os, "geteuid", lambda: 1000)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="rgw backend is not available here"):
+        type(s3services)().get("rgw")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true: a missing backend is a failure"):
+        type(s3services)().get("rgw")
