@@ -29,8 +29,9 @@ options:
   object:
     description:
       - Name (key) of the object in the bucket.
-      - At most 1024 bytes in UTF-8, without a leading C(/); other names are refused before any request
-        (some servers drop a leading C(/) and would act on another object).
+      - At most 1024 bytes in UTF-8, without a leading or trailing C(/), C(//), a backslash, or a C(.) or C(..) part;
+        other names are refused before any request (some servers would store them under another name, keep them
+        as empty unencrypted folders, or refuse them).
     type: str
     required: true
   state:
