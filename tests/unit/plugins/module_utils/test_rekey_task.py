@@ -10,6 +10,7 @@ The streamed fallback also runs for real against SeaweedFS in the rekey integrat
 
 from __future__ import annotations
 
+import base64
 import collections
 import datetime
 import hashlib
@@ -273,7 +274,7 @@ def test_501_on_upload_part_copy_aborts_and_streams_part_by_part(stubbed):
             "Bucket": BUCKET, "Key": NAME, "Range": "bytes=%d-%d" % (first, last), "IfMatch": ETAG, **sse(OLD)})
         stubber.add_response("upload_part", {"ETag": '"s%d"' % number}, {
             "Bucket": BUCKET, "Key": NAME, "UploadId": "up-2", "PartNumber": number, "Body": data[first:last + 1],
-            **sse(NEW)})
+            "ContentMD5": base64.b64encode(hashlib.md5(data[first:last + 1]).digest()).decode(), **sse(NEW)})
     stubber.add_response("complete_multipart_upload", {}, {
         "Bucket": BUCKET, "Key": NAME, "UploadId": "up-2",
         "MultipartUpload": {"Parts": [{"PartNumber": n, "ETag": '"s%d"' % n} for n in (1, 2, 3)]}, **sse(NEW)})
