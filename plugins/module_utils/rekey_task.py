@@ -156,6 +156,7 @@ class Item:
             self.headers["ContentType"] = source.content_type
         self.metadata = None
         self.digest = None
+        self.tags = None  # read when the rewrite needs them
         self.sha256 = source.sha256
 
     @property
@@ -231,6 +232,8 @@ class Rekeyer:
         item.metadata, item.digest = rewritten_metadata(item.source, self.old_key, self.new_key, sha256)
         if not item.encrypted:
             item.digest = "sealed"  # also in check mode, where the data is not read
+            if not self.check_mode:
+                self._tags(item)  # before any copy: RGW's copy of a plaintext object drops them
 
     def rewrite(self, item):
         """Rewrite one object under the new key (or only plan it, in check mode); returns its ``rotated`` entry.
@@ -260,7 +263,8 @@ class Rekeyer:
         return item.entry()
 
     def _copy(self, item):
-        """One CopyObject onto itself, verified; False when the server does not implement it (501) for this source."""
+        """One CopyObject onto itself, verified; False when the server cannot copy this kind of source: it answers
+        501 (RGW, SSE-C source), or it ignores the new key and leaves a plaintext source plaintext (RGW)."""
         from botocore.exceptions import ClientError
 
         action = "copy %s onto itself under the new key" % item.url
@@ -273,7 +277,12 @@ class Rekeyer:
         except Exception as exc:  # pylint: disable=broad-except
             error = describe_exception(exc, action, write=True)
         else:
-            self._verify(item)
+            after = remote_state.inspect(self.client, item.bucket, item.name, self.new_key, listed=True)
+            if not item.encrypted and after.exists and after.encryption != SSE_C:
+                # The same bytes, still plaintext: stream them, read conditional on what the copy wrote.
+                item.etag = after.head.get("ETag")
+                return False
+            self._check(item, after)
             return True
         # The answer may be lost after the server made the copy; the SDK's retry then finds the object under the
         # new key and fails. A copy that verifies is done, whatever the answer said.
@@ -313,7 +322,11 @@ class Rekeyer:
         return True
 
     def _verify(self, item):
-        after = remote_state.inspect(self.client, item.bucket, item.name, self.new_key, listed=True)
+        self._check(item, remote_state.inspect(self.client, item.bucket, item.name, self.new_key, listed=True))
+
+    @staticmethod
+    def _check(item, after):
+        """Is ``after`` (the object seen with the new key) the rewrite of ``item``? Raises when not."""
         if not (after.exists and after.encryption == SSE_C and after.key_matches):
             raise SsecError("%s is not encrypted with the new key after the copy (%s). Inspect it with ssec.s3.object_info "
                             "and run the task again." % (item.url, after.state))
@@ -328,43 +341,56 @@ class Rekeyer:
     def _multipart(self, item):
         chunk = transfer.part_size(item.size)
         ranges = part_ranges(item.size, chunk)
-        tagging = self._tagging(item)
+        tags = self._tags(item)
+        rewritten = False
         if item.method == MULTIPART_COPY:
             try:
-                self._in_upload(item, tagging, lambda upload_id: self._copy_parts(item, upload_id, ranges))
-                return
+                self._in_upload(item, tags, lambda upload_id: self._copy_parts(item, upload_id, ranges))
+                rewritten = True
             except _CopyRefused:
                 self.refused.add((MULTIPART_COPY, item.encrypted))
                 item.method = REENCRYPT_STREAM
-        workers = stream_workers(self.concurrency, chunk)
-        self._in_upload(item, tagging, lambda upload_id: self._stream_parts(item, upload_id, ranges, workers))
+        if not rewritten:
+            workers = stream_workers(self.concurrency, chunk)
+            self._in_upload(item, tags, lambda upload_id: self._stream_parts(item, upload_id, ranges, workers))
+        if tags:
+            # Ceph RGW ignores the tags given to CreateMultipartUpload: set them on the object (AWS keeps them).
+            try:
+                with s3_errors("set the tags (%s) of %s again" % (_tagging(tags), item.url)):
+                    self.client.put_object_tagging(Bucket=item.bucket, Key=item.name, Tagging={"TagSet": tags})
+            except SsecError as exc:
+                raise SsecError("%s It is rewritten under the new key without them: set them with 'aws s3api "
+                                "put-object-tagging'." % exc.message, code=exc.code, status=exc.status) from None
 
-    def _tagging(self, item):
-        """The object's tags, which a new multipart upload would not keep (CopyObject does)."""
+    def _tags(self, item):
+        """The object's tags (read once), which a new object or upload must be given (CopyObject keeps them)."""
         from botocore.exceptions import ClientError
 
+        if item.tags is not None:
+            return item.tags
         try:
             tags = self.client.get_object_tagging(Bucket=item.bucket, Key=item.name).get("TagSet") or []
         except ClientError as exc:
-            if _not_implemented(exc):
-                return None
-            raise describe_exception(exc, "read the tags of %s" % item.url) from None
+            if not _not_implemented(exc):
+                raise describe_exception(exc, "read the tags of %s" % item.url) from None
+            tags = []
         except Exception as exc:  # pylint: disable=broad-except
             raise describe_exception(exc, "read the tags of %s" % item.url) from None
-        return urlencode([(tag["Key"], tag["Value"]) for tag in tags]) or None
+        item.tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
+        return item.tags
 
-    def create_params(self, item, tagging=None):
+    def create_params(self, item, tags=None):
         params = {"Bucket": item.bucket, "Key": item.name, "Metadata": item.metadata}
         params.update(item.headers)
-        if tagging:
-            params["Tagging"] = tagging
+        if tags:
+            params["Tagging"] = _tagging(tags)
         params.update(self.new_key.request_params())
         return params
 
-    def _in_upload(self, item, tagging, send_parts):
+    def _in_upload(self, item, tags, send_parts):
         """Create a multipart upload, send its parts, complete it; abort it on any failure."""
         with s3_errors("start the multipart rewrite of %s" % item.url, write=True):
-            upload_id = self.client.create_multipart_upload(**self.create_params(item, tagging))["UploadId"]
+            upload_id = self.client.create_multipart_upload(**self.create_params(item, tags))["UploadId"]
         try:
             parts = send_parts(upload_id)
             try:
@@ -455,11 +481,11 @@ class Rekeyer:
 
     def _stream_whole(self, item):
         """An object that fits in one part: one GET with the old key, one PutObject with the new key."""
-        tagging = self._tagging(item)
+        tags = self._tags(item)
         with self._buffers:
             data = self._read(item, "the data")
             with s3_errors("write %s under the new key" % item.url, write=True):
-                self.client.put_object(Body=data, ContentMD5=_md5(data), **self.create_params(item, tagging))
+                self.client.put_object(Body=data, ContentMD5=_md5(data), **self.create_params(item, tags))
 
     def _stream_part(self, item, upload_id, part):
         number, first, last = part
@@ -472,6 +498,11 @@ class Rekeyer:
 
     def _stream_parts(self, item, upload_id, ranges, workers):
         return _run_parts(lambda part: self._stream_part(item, upload_id, part), ranges, workers)
+
+
+def _tagging(tags):
+    """Tags as the Tagging parameter of PutObject and CreateMultipartUpload wants them (URL query form)."""
+    return urlencode([(tag["Key"], tag["Value"]) for tag in tags])
 
 
 def _md5(data):

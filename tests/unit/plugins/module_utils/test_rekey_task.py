@@ -233,6 +233,11 @@ def expect_tags(stubber):
     stubber.add_response("get_object_tagging", {"TagSet": [{"Key": "team", "Value": "data"}]}, {"Bucket": BUCKET, "Key": NAME})
 
 
+def expect_tags_set(stubber):
+    stubber.add_response("put_object_tagging", {}, {"Bucket": BUCKET, "Key": NAME,
+                                                    "Tagging": {"TagSet": [{"Key": "team", "Value": "data"}]}})
+
+
 def expect_readable_and_verified(stubber, size):
     stubber.add_response("get_object", {"Body": body(b"x")}, {"Bucket": BUCKET, "Key": NAME, **sse(NEW)})
     stubber.add_response("head_object", head(size, key=NEW), {"Bucket": BUCKET, "Key": NAME, **sse(NEW)})
@@ -252,6 +257,7 @@ def test_multipart_copy_puts_the_copy_source_key_on_every_part(stubbed):
     stubber.add_response("complete_multipart_upload", {}, {
         "Bucket": BUCKET, "Key": NAME, "UploadId": "up-1",
         "MultipartUpload": {"Parts": [{"PartNumber": n, "ETag": '"p%d"' % n} for n in (1, 2, 3)]}, **sse(NEW)})
+    expect_tags_set(stubber)
     expect_readable_and_verified(stubber, size)
 
     entry = Rekeyer(client, BUCKET, OLD, NEW, concurrency=1, threshold_mb=5).rewrite(item)
@@ -278,6 +284,7 @@ def test_501_on_upload_part_copy_aborts_and_streams_part_by_part(stubbed):
     stubber.add_response("complete_multipart_upload", {}, {
         "Bucket": BUCKET, "Key": NAME, "UploadId": "up-2",
         "MultipartUpload": {"Parts": [{"PartNumber": n, "ETag": '"s%d"' % n} for n in (1, 2, 3)]}, **sse(NEW)})
+    expect_tags_set(stubber)
     expect_readable_and_verified(stubber, size)
 
     entry = Rekeyer(client, BUCKET, OLD, NEW, concurrency=1, threshold_mb=5).rewrite(item)
