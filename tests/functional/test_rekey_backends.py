@@ -19,6 +19,7 @@ streamed rewrite. The RGW tests are skipped where Ceph RGW is not installed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 import uuid
@@ -235,6 +236,35 @@ def test_state_of_an_object_on_each_backend(service, prefix, tmp_path):
                 assert "another key" not in exc.message, exc.message
             else:  # a server that takes the name as it is: then there is no such object
                 assert not seen.exists, (name, seen.state)
+
+
+def test_state_when_listing_is_denied(service, prefix, tmp_path):
+    """Two 400s (RGW's answer for a wrong key) where the credentials may not list the bucket: the error names both
+    possible causes and asserts neither. A 403 to the key (SeaweedFS, AWS) needs no listing."""
+    bucket, client = service.buckets[1], s3(service)
+    mine, other = Key(tmp_path / "mine.key"), Key(tmp_path / "other.key")
+    put_all(client, bucket, [Obj(prefix + "sse-c.bin", 10, mine)])
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "NoListing", "Effect": "Deny", "Principal": "*",
+                                                      "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::" + bucket}]}
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    try:
+        with pytest.raises(ClientError):
+            client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        if is_rgw(service):
+            with pytest.raises(SsecError) as caught:
+                remote.inspect(client, bucket, prefix + "sse-c.bin", CustomerKey(other.raw))
+            assert caught.value.status == 400
+            assert ("Either the object is SSE-C encrypted with another key, or the server does not accept this object "
+                    "name" in caught.value.message), caught.value.message
+            assert "s3:ListBucket" in caught.value.message
+        else:
+            seen = remote.inspect(client, bucket, prefix + "sse-c.bin", CustomerKey(other.raw))
+            assert (seen.exists, seen.encryption, seen.key_matches) == (True, remote.SSE_C, False)
+        seen = remote.inspect(client, bucket, prefix + "sse-c.bin", CustomerKey(mine.raw))
+        assert (seen.exists, seen.encryption, seen.key_matches) == (True, remote.SSE_C, True)
+    finally:
+        client.delete_bucket_policy(Bucket=bucket)
+        client.delete_object(Bucket=bucket, Key=prefix + "sse-c.bin")
 
 
 def test_object_info_on_each_backend(service, prefix, tmp_path):
