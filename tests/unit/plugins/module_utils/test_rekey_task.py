@@ -394,3 +394,43 @@ def test_a_failed_copy_that_did_not_happen_is_reported(stubbed):
     stubber.add_client_error("head_object", "403", "", 403)  # still under the old key: the new one does not open it
     with pytest.raises(SsecError, match=r"Failed to copy s3://bucket/dir/big.bin onto itself.*\(HTTP 500\)"):
         Rekeyer(client, BUCKET, OLD, NEW).rewrite(item)
+
+
+# ---- what a refusal changes ------------------------------------------------------------------------------
+def client_error(status, code):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": ""}, "ResponseMetadata": {"HTTPStatusCode": status}}, "UploadPartCopy")
+
+
+@pytest.mark.parametrize("status, code, encrypted, expected", [
+    (501, "NotImplemented", True, True),  # SeaweedFS
+    (400, "InvalidArgument", True, True),  # Ceph RGW: decrypted with the destination's key
+    (400, "InvalidArgument", False, False),  # a plaintext source: a 400 is about something else
+    (403, "AccessDenied", True, False),
+    (412, "PreconditionFailed", True, False),
+])
+def test_which_answers_refuse_a_part_copy(status, code, encrypted, expected):
+    assert rekey_task._refuses_part_copy(client_error(status, code), encrypted) is expected
+
+
+def test_a_refusal_plans_the_later_objects_as_streams():
+    work = Rekeyer(None, BUCKET, OLD, NEW, threshold_mb=5)
+    assert work.method(100, True) == COPY and work.method(20 * MIB, True) == MULTIPART_COPY
+    work.refused.add((COPY, True))
+    assert work.method(100, True) == REENCRYPT_STREAM
+    assert work.method(100, False) == COPY  # a plaintext source is another case
+    work.refused.add((MULTIPART_COPY, True))
+    assert work.method(20 * MIB, True) == REENCRYPT_STREAM
+
+
+def test_only_copies_and_one_part_streams_run_in_the_first_pass():
+    work = Rekeyer(None, BUCKET, OLD, NEW, threshold_mb=5)
+    assert work.inline(item_for(100))
+    assert not work.inline(item_for(20 * MIB))  # a multipart copy
+    streamed = item_for(8 * MIB)
+    streamed.method = REENCRYPT_STREAM
+    assert work.inline(streamed)  # one part of 8 MiB
+    streamed = item_for(8 * MIB + 1)
+    streamed.method = REENCRYPT_STREAM
+    assert not work.inline(streamed)
