@@ -364,7 +364,7 @@ def test_rekey_above_a_lowered_threshold(service, prefix, tmp_path):
                     tmp_path / "back")
     assert back["counts"]["rotated"] == 3 and back["counts"]["failed"] == 0, back["msg"]
     for obj in rotating:
-        check_rotated(client, bucket, obj, new, old)
+        check_rotated(client, bucket, obj, old=new, new=old)
     assert not open_uploads(client, bucket, prefix)
 
 
