@@ -8,9 +8,13 @@ then rewritten onto itself by the server:
 
 - up to the threshold, one CopyObject with the old key as copy-source key and the new key, metadata replaced
   by the source's own (the content digest re-sealed under the new key), content type and headers carried over;
-- above it, a multipart copy (UploadPartCopy with the copy-source key on every part). A server that answers
-  501 to that (SeaweedFS) gets a streamed re-encryption instead: ranged GET with the old key, UploadPart with
-  the new key, one part in memory per worker, nothing on disk.
+- above it, a multipart copy (UploadPartCopy with the copy-source key on every part).
+
+Servers that cannot copy from an SSE-C source get a streamed re-encryption instead: ranged GET with the old
+key, UploadPart with the new key (one GET and one PutObject for an object that fits in one part), bounded
+memory, nothing on disk. Measured: SeaweedFS answers 501 to UploadPartCopy; Ceph RGW answers 501 to
+CopyObject, and to UploadPartCopy 400, as it decrypts the source with the destination's key. The first such
+answer of a run decides for the objects after it.
 
 Every source read is conditional on the ETag of the HEAD that decided, so an object replaced meanwhile fails
 instead of being copied with stale metadata. Every rewrite is verified by a HEAD under the new key.
@@ -18,8 +22,10 @@ instead of being copied with stale metadata. Every rewrite is verified by a HEAD
 
 from __future__ import annotations
 
+import base64
 import collections
 import hashlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
@@ -40,8 +46,8 @@ _STREAM_BUFFER_BUDGET = 256 * MIB
 PRESERVED_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "WebsiteRedirectLocation")
 
 
-class _CopyNotImplemented(Exception):
-    """The server refused UploadPartCopy from an SSE-C source with 501 (SeaweedFS): stream instead."""
+class _CopyRefused(Exception):
+    """The server cannot copy parts from this source (501 SeaweedFS, 400 Ceph RGW): stream instead."""
 
 
 # ---- pure decisions -------------------------------------------------------------------------------------
@@ -150,6 +156,7 @@ class Item:
             self.headers["ContentType"] = source.content_type
         self.metadata = None
         self.digest = None
+        self.tags = None  # read when the rewrite needs them
         self.sha256 = source.sha256
 
     @property
@@ -173,17 +180,38 @@ class Rekeyer:
         self.concurrency = max(1, concurrency)
         self.threshold = threshold_mb * MIB
         self.check_mode = check_mode
+        # (method, encrypted source) the server refused in this run: the objects after it are streamed at once.
+        self.refused = set()
+        # Parts of streamed objects held in memory at once, over all the objects in flight.
+        self._buffers = threading.BoundedSemaphore(max(1, _STREAM_BUFFER_BUDGET // transfer.DEFAULT_PART_SIZE))
+
+    def method(self, size, encrypted):
+        """method_for, and streamed when the server already refused that way to copy in this run."""
+        method = method_for(size, self.threshold, encrypted)
+        return REENCRYPT_STREAM if (method, encrypted) in self.refused else method
+
+    @staticmethod
+    def one_part(item):
+        return item.size <= transfer.part_size(item.size)
+
+    def inline(self, item):
+        """Rewritten during the first pass, objects in parallel: a copy, or a stream of one part.
+
+        The others come after it, one at a time with their parts in parallel."""
+        return item.method == COPY or (item.method == REENCRYPT_STREAM and self.one_part(item))
 
     def examine(self, name, listed_size=None):
         """(state, entry, item): item is what to rewrite (None when nothing is to be written).
 
-        ``listed_size`` is the size from the listing: a HEAD without the object's key tells none.
+        ``listed_size`` is the size from the listing (None for an object that was not listed): a HEAD without
+        the object's key tells none.
         """
-        seen = remote_state.inspect(self.client, self.bucket, name, self.old_key)
+        listed = listed_size is not None
+        seen = remote_state.inspect(self.client, self.bucket, name, self.old_key, listed=listed)
         state = classify(seen)
         if state is None:
-            # SSE-C, not under the old key: under the new one, or an unknown key?
-            under_new = remote_state.inspect(self.client, self.bucket, name, self.new_key)
+            # SSE-C, not under the old key: under the new one, or an unknown key? (It exists: no listing needed.)
+            under_new = remote_state.inspect(self.client, self.bucket, name, self.new_key, listed=True)
             state = classify(seen, under_new)
             seen = under_new if state in (PLAINTEXT, ALREADY_ROTATED) else seen
         entry = {"object": name, "size": seen.size if seen.size is not None else listed_size}
@@ -191,13 +219,12 @@ class Rekeyer:
             entry["encryption"] = seen.encryption
         if state == ROTATE or (state == PLAINTEXT and self.encrypt_plaintext):
             previous = SSE_C if state == ROTATE else seen.state
-            method = method_for(seen.size, self.threshold, state == ROTATE)
-            item = Item(self.bucket, seen, seen.head, previous, method)
+            item = Item(self.bucket, seen, seen.head, previous, self.method(seen.size, state == ROTATE))
             return state, entry, item
         return state, entry, None
 
-    def rewrite(self, item):
-        """Rewrite one object under the new key (or only plan it, in check mode); returns its ``rotated`` entry."""
+    def _prepare(self, item):
+        """The metadata the rewritten object gets (a plaintext object is read once for its digest)."""
         sha256 = None
         if not item.encrypted and not self.check_mode:
             sha256 = self._hash_plaintext(item)
@@ -205,23 +232,63 @@ class Rekeyer:
         item.metadata, item.digest = rewritten_metadata(item.source, self.old_key, self.new_key, sha256)
         if not item.encrypted:
             item.digest = "sealed"  # also in check mode, where the data is not read
+            if not self.check_mode:
+                self._tags(item)  # before any copy: RGW's copy of a plaintext object drops them
+
+    def rewrite(self, item):
+        """Rewrite one object under the new key (or only plan it, in check mode); returns its ``rotated`` entry.
+
+        None when the server refused to copy it and it is too large for the first pass (``inline``): it is then
+        planned as a stream; call again in the second pass.
+        """
+        if item.metadata is None:
+            self._prepare(item)
         if self.check_mode:
             return item.entry()
+        if (item.method, item.encrypted) in self.refused:  # learnt from another object since this one was planned
+            item.method = REENCRYPT_STREAM
         if item.method == COPY:
-            try:
-                with s3_errors("copy %s onto itself under the new key" % item.url, write=True):
-                    self.client.copy_object(**copy_params(item, self.old_key, self.new_key))
-            except SsecError:
-                # The answer may be lost after the server made the copy; the SDK's retry then finds the
-                # object under the new key and fails. A copy that verifies is done, whatever the answer said.
-                if not self._copied_anyway(item):
-                    raise
+            if self._copy(item):
                 return item.entry()
+            self.refused.add((COPY, item.encrypted))
+            item.method = REENCRYPT_STREAM
+            if not self.inline(item):
+                return None
+        if item.method == REENCRYPT_STREAM and self.one_part(item):
+            self._stream_whole(item)
         else:
             self._multipart(item)
             self._check_readable(item)
         self._verify(item)
         return item.entry()
+
+    def _copy(self, item):
+        """One CopyObject onto itself, verified; False when the server cannot copy this kind of source: it answers
+        501 (RGW, SSE-C source), or it ignores the new key and leaves a plaintext source plaintext (RGW)."""
+        from botocore.exceptions import ClientError
+
+        action = "copy %s onto itself under the new key" % item.url
+        try:
+            self.client.copy_object(**copy_params(item, self.old_key, self.new_key))
+        except ClientError as exc:
+            if _not_implemented(exc):
+                return False
+            error = describe_exception(exc, action, write=True)
+        except Exception as exc:  # pylint: disable=broad-except
+            error = describe_exception(exc, action, write=True)
+        else:
+            after = remote_state.inspect(self.client, item.bucket, item.name, self.new_key, listed=True)
+            if not item.encrypted and after.exists and after.encryption != SSE_C:
+                # The same bytes, still plaintext: stream them, read conditional on what the copy wrote.
+                item.etag = after.head.get("ETag")
+                return False
+            self._check(item, after)
+            return True
+        # The answer may be lost after the server made the copy; the SDK's retry then finds the object under the
+        # new key and fails. A copy that verifies is done, whatever the answer said.
+        if not self._copied_anyway(item):
+            raise error
+        return True
 
     def _hash_plaintext(self, item):
         """SHA-256 of a plaintext object, streamed (bounded memory), so its encrypted copy carries a digest."""
@@ -255,7 +322,11 @@ class Rekeyer:
         return True
 
     def _verify(self, item):
-        after = remote_state.inspect(self.client, item.bucket, item.name, self.new_key)
+        self._check(item, remote_state.inspect(self.client, item.bucket, item.name, self.new_key, listed=True))
+
+    @staticmethod
+    def _check(item, after):
+        """Is ``after`` (the object seen with the new key) the rewrite of ``item``? Raises when not."""
         if not (after.exists and after.encryption == SSE_C and after.key_matches):
             raise SsecError("%s is not encrypted with the new key after the copy (%s). Inspect it with ssec.s3.object_info "
                             "and run the task again." % (item.url, after.state))
@@ -270,47 +341,67 @@ class Rekeyer:
     def _multipart(self, item):
         chunk = transfer.part_size(item.size)
         ranges = part_ranges(item.size, chunk)
-        tagging = self._tagging(item)
+        tags = self._tags(item)
+        rewritten = False
         if item.method == MULTIPART_COPY:
             try:
-                self._in_upload(item, tagging, lambda upload_id: self._copy_parts(item, upload_id, ranges))
-                return
-            except _CopyNotImplemented:
+                self._in_upload(item, tags, lambda upload_id: self._copy_parts(item, upload_id, ranges))
+                rewritten = True
+            except _CopyRefused:
+                self.refused.add((MULTIPART_COPY, item.encrypted))
                 item.method = REENCRYPT_STREAM
-        workers = stream_workers(self.concurrency, chunk)
-        self._in_upload(item, tagging, lambda upload_id: self._stream_parts(item, upload_id, ranges, workers))
+        if not rewritten:
+            workers = stream_workers(self.concurrency, chunk)
+            self._in_upload(item, tags, lambda upload_id: self._stream_parts(item, upload_id, ranges, workers))
+        if tags:
+            # Ceph RGW ignores the tags given to CreateMultipartUpload: set them on the object (AWS keeps them).
+            try:
+                with s3_errors("set the tags (%s) of %s again" % (_tagging(tags), item.url)):
+                    self.client.put_object_tagging(Bucket=item.bucket, Key=item.name, Tagging={"TagSet": tags})
+            except SsecError as exc:
+                raise SsecError("%s It is rewritten under the new key without them: set them with 'aws s3api "
+                                "put-object-tagging'." % exc.message, code=exc.code, status=exc.status) from None
 
-    def _tagging(self, item):
-        """The object's tags, which a new multipart upload would not keep (CopyObject does)."""
+    def _tags(self, item):
+        """The object's tags (read once), which a new object or upload must be given (CopyObject keeps them)."""
         from botocore.exceptions import ClientError
 
+        if item.tags is not None:
+            return item.tags
         try:
             tags = self.client.get_object_tagging(Bucket=item.bucket, Key=item.name).get("TagSet") or []
         except ClientError as exc:
-            if _not_implemented(exc):
-                return None
-            raise describe_exception(exc, "read the tags of %s" % item.url) from None
+            if not _not_implemented(exc):
+                raise describe_exception(exc, "read the tags of %s" % item.url) from None
+            tags = []
         except Exception as exc:  # pylint: disable=broad-except
             raise describe_exception(exc, "read the tags of %s" % item.url) from None
-        return urlencode([(tag["Key"], tag["Value"]) for tag in tags]) or None
+        item.tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
+        return item.tags
 
-    def create_params(self, item, tagging=None):
+    def create_params(self, item, tags=None):
         params = {"Bucket": item.bucket, "Key": item.name, "Metadata": item.metadata}
         params.update(item.headers)
-        if tagging:
-            params["Tagging"] = tagging
+        if tags:
+            params["Tagging"] = _tagging(tags)
         params.update(self.new_key.request_params())
         return params
 
-    def _in_upload(self, item, tagging, send_parts):
+    def _in_upload(self, item, tags, send_parts):
         """Create a multipart upload, send its parts, complete it; abort it on any failure."""
         with s3_errors("start the multipart rewrite of %s" % item.url, write=True):
-            upload_id = self.client.create_multipart_upload(**self.create_params(item, tagging))["UploadId"]
+            upload_id = self.client.create_multipart_upload(**self.create_params(item, tags))["UploadId"]
         try:
             parts = send_parts(upload_id)
-            with s3_errors("complete the multipart rewrite of %s" % item.url, write=True):
-                self.client.complete_multipart_upload(Bucket=item.bucket, Key=item.name, UploadId=upload_id,
-                                                      MultipartUpload={"Parts": parts}, **self.new_key.request_params())
+            try:
+                # Its answer is not read: RGW's carries an empty ETag.
+                with s3_errors("complete the multipart rewrite of %s" % item.url, write=True):
+                    self.client.complete_multipart_upload(Bucket=item.bucket, Key=item.name, UploadId=upload_id,
+                                                          MultipartUpload={"Parts": parts}, **self.new_key.request_params())
+            except SsecError:
+                # The answer may be lost after the server completed it; the SDK's retry then finds no such upload.
+                if not self._copied_anyway(item):
+                    raise
         except BaseException as exc:
             problem = self._abort(item, upload_id)
             if problem and isinstance(exc, SsecError):
@@ -320,8 +411,15 @@ class Rekeyer:
             raise
 
     def _abort(self, item, upload_id):
+        from botocore.exceptions import ClientError
+
         try:
             self.client.abort_multipart_upload(Bucket=item.bucket, Key=item.name, UploadId=upload_id)
+        except ClientError as exc:
+            if _status(exc) == 404:
+                return None  # no such upload (any more): nothing is left open
+            return ("The unfinished multipart upload %s of %s could not be aborted (%s): abort it with "
+                    "'aws s3api abort-multipart-upload' or a lifecycle rule." % (upload_id, item.url, describe_exception(exc, "abort").message))
         except Exception as exc:  # pylint: disable=broad-except
             return ("The unfinished multipart upload %s of %s could not be aborted (%s): abort it with "
                     "'aws s3api abort-multipart-upload' or a lifecycle rule." % (upload_id, item.url, describe_exception(exc, "abort").message))
@@ -348,46 +446,81 @@ class Rekeyer:
         try:
             answer = self.client.upload_part_copy(**self.upload_part_copy_params(item, upload_id, part))
         except ClientError as exc:
-            if part[0] == 1 and _not_implemented(exc):
-                raise _CopyNotImplemented() from None
+            if part[0] == 1 and _refuses_part_copy(exc, item.encrypted):
+                raise _CopyRefused() from None
             raise describe_exception(exc, action, write=True) from None
         except Exception as exc:  # pylint: disable=broad-except
             raise describe_exception(exc, action, write=True) from None
         return {"PartNumber": part[0], "ETag": answer["CopyPartResult"]["ETag"]}
 
     def _copy_parts(self, item, upload_id, ranges):
-        # The first part alone: a server without UploadPartCopy for SSE-C sources says so once.
+        # The first part alone: a server that cannot copy parts from an SSE-C source says so once.
         first = self._copy_part(item, upload_id, ranges[0])
         return [first] + _run_parts(lambda part: self._copy_part(item, upload_id, part), ranges[1:], self.concurrency)
 
-    def _stream_part(self, item, upload_id, part):
-        number, first, last = part
-        params = {"Bucket": item.bucket, "Key": item.name, "Range": "bytes=%d-%d" % (first, last)}
+    def _read(self, item, what, byte_range=None):
+        """The plaintext of the object (or of a range of it), read with the old key and conditional on its ETag."""
+        params = {"Bucket": item.bucket, "Key": item.name}
+        if byte_range:
+            params["Range"] = "bytes=%d-%d" % byte_range
         if item.etag:
             params["IfMatch"] = item.etag
         if item.encrypted:
             params.update(self.old_key.request_params())
-        with s3_errors("read part %d of %s" % (number, item.url)):
+        with s3_errors("read %s of %s" % (what, item.url)):
             body = self.client.get_object(**params)["Body"]
             try:
                 data = body.read()
             finally:
                 body.close()
-        if len(data) != last - first + 1:
-            raise SsecError("Part %d of %s came back with %d bytes instead of %d: the object changed during the rewrite. "
-                            "Run the task again." % (number, item.url, len(data), last - first + 1))
-        with s3_errors("upload part %d of %s" % (number, item.url), write=True):
-            answer = self.client.upload_part(Bucket=item.bucket, Key=item.name, UploadId=upload_id, PartNumber=number,
-                                             Body=data, **self.new_key.request_params())
+        expected = byte_range[1] - byte_range[0] + 1 if byte_range else item.size
+        if len(data) != expected:
+            raise SsecError("%s of %s came back with %d bytes instead of %d: the object changed during the rewrite. "
+                            "Run the task again." % (what.capitalize(), item.url, len(data), expected))
+        return data
+
+    def _stream_whole(self, item):
+        """An object that fits in one part: one GET with the old key, one PutObject with the new key."""
+        tags = self._tags(item)
+        with self._buffers:
+            data = self._read(item, "the data")
+            with s3_errors("write %s under the new key" % item.url, write=True):
+                self.client.put_object(Body=data, ContentMD5=_md5(data), **self.create_params(item, tags))
+
+    def _stream_part(self, item, upload_id, part):
+        number, first, last = part
+        with self._buffers:
+            data = self._read(item, "part %d" % number, (first, last))
+            with s3_errors("upload part %d of %s" % (number, item.url), write=True):
+                answer = self.client.upload_part(Bucket=item.bucket, Key=item.name, UploadId=upload_id, PartNumber=number,
+                                                 Body=data, ContentMD5=_md5(data), **self.new_key.request_params())
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
     def _stream_parts(self, item, upload_id, ranges, workers):
         return _run_parts(lambda part: self._stream_part(item, upload_id, part), ranges, workers)
 
 
+def _tagging(tags):
+    """Tags as the Tagging parameter of PutObject and CreateMultipartUpload wants them (URL query form)."""
+    return urlencode([(tag["Key"], tag["Value"]) for tag in tags])
+
+
+def _md5(data):
+    """Content-MD5 of a body: the server checks what it received (of the plaintext, under SSE-C)."""
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
+
+
+def _status(exc):
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
 def _not_implemented(exc):
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return status == 501 or exc.response.get("Error", {}).get("Code") == "NotImplemented"
+    return _status(exc) == 501 or exc.response.get("Error", {}).get("Code") == "NotImplemented"
+
+
+def _refuses_part_copy(exc, encrypted):
+    """Refused UploadPartCopy: 501 (SeaweedFS), or for an SSE-C source 400 (RGW decrypts it with the new key)."""
+    return _not_implemented(exc) or (encrypted and _status(exc) == 400)
 
 
 def _run_parts(function, parts, workers):
@@ -447,7 +580,7 @@ def describe(counts, methods, check_mode, encrypt_plaintext):
     if methods.get(REENCRYPT_STREAM):
         how.append("%d by streamed re-encryption through this host%s" % (
             methods[REENCRYPT_STREAM],
-            ", as the server does not implement UploadPartCopy from SSE-C objects" if methods.get("fallback") else ""))
+            ", as the server cannot copy SSE-C objects onto a new key" if methods.get("fallback") else ""))
     if how:
         parts[0] += " (%s)" % "; ".join(how)
     if counts["already_rotated"]:
@@ -477,14 +610,15 @@ def rekey(module):
 
     def first_pass(listed):
         state, entry, item = work.examine(*listed)
-        if item is not None and item.method == COPY:
-            return state, entry, work.rewrite(item)
+        if item is not None and work.inline(item):
+            done = work.rewrite(item)
+            return state, entry, item if done is None else done
         return state, entry, item
 
     def rotated(entry):
         tally.add("rotated", entry)
         methods[entry["method"]] += 1
-        # An SSE-C object is streamed only after the server refused to copy its parts.
+        # An SSE-C object is streamed only after the server refused to copy it.
         methods["fallback"] += entry["method"] == REENCRYPT_STREAM and entry["previous_state"] == SSE_C
 
     for (name, size), outcome, error in bulk.run_parallel(first_pass, _listing(client, params), params["concurrency"]):
@@ -502,7 +636,7 @@ def rekey(module):
             deferred.append(done)
         elif done is not None:
             rotated(done)
-    # Objects above the threshold one at a time, each with its parts in parallel.
+    # Objects rewritten in parts (above the threshold, or too large for one part) one at a time, parts in parallel.
     for item in deferred:
         try:
             rotated(work.rewrite(item))

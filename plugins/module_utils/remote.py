@@ -4,9 +4,13 @@
 """What an object is, as far as a key holder can tell: one HEAD (two at most), no data read.
 
 Servers disagree on a key sent for an object that is not SSE-C encrypted
-(AWS and MinIO answer 400, SeaweedFS 200 without SSE-C headers), so the state
-is decided from the response headers, and an error only leads to a second
-HEAD without the key.
+(AWS and MinIO answer 400, SeaweedFS and Ceph RGW 200 without SSE-C headers),
+and on a wrong key (AWS 403, RGW 400), so the state is decided from the
+response headers, and an error only leads to a second HEAD without the key.
+
+A 400 to both HEADs is what an SSE-C object under another key gets from RGW,
+but also what a server answers for a name it refuses (SeaweedFS: ``./y``,
+``a/../b``). Only a listing that shows exactly that name tells the two apart.
 """
 
 from __future__ import annotations
@@ -138,7 +142,43 @@ def _check_bucket(client, bucket):
         raise
 
 
-def inspect(client, bucket, name, key=None) -> RemoteObject:
+def _is_listed(client, bucket, name):
+    """Does a listing show an object of exactly this name? (The first name under a prefix equal to it is itself.)"""
+    with s3_errors("list s3://%s/%s to tell whether the object exists" % (bucket, name)):
+        answer = client.list_objects_v2(Bucket=bucket, Prefix=name, MaxKeys=1)
+    return any(entry.get("Key") == name for entry in answer.get("Contents") or ())
+
+
+def _refused_everywhere(client, bucket, name, key, listed):
+    """HEAD answered 400 with the key (when one was given) and without it: SSE-C, or a refused name?
+
+    True when the object exists (so it is SSE-C, and the key, if any, is not its key); otherwise raises an
+    error naming the real problem.
+    """
+    if listed:
+        return True
+    asked = "with and without the key" if key is not None else "without a key"
+    try:
+        if _is_listed(client, bucket, name):
+            return True
+    except SsecError as exc:
+        if exc.status != 403:
+            raise
+        _fail(bucket, name, 400, "the server refused the request %s, and listing the bucket to find out why was denied. "
+                                 "Either the object is SSE-C encrypted %s, or the server does not accept this object "
+                                 "name. Check the key and the name, or allow s3:ListBucket on the bucket."
+              % (asked, "with another key" if key is not None else "(give its key)"))
+    _fail(bucket, name, 400, "the server refused the request %s, and no object of that name is listed: the server does "
+                             "not accept this object name (servers refuse or rewrite names with '.' or '..' segments "
+                             "or '//'). Use another name." % asked)
+    return False  # not reached
+
+
+def inspect(client, bucket, name, key=None, listed=False) -> RemoteObject:
+    """The state of one object relative to ``key`` (or to no key).
+
+    ``listed``: the name comes from a listing just made, so the object is known to exist (or to have existed).
+    """
     status, head = _head(client, bucket, name, key)
     if status == 404:
         _check_bucket(client, bucket)
@@ -152,14 +192,18 @@ def inspect(client, bucket, name, key=None) -> RemoteObject:
         matches = _key_md5s(head.get("SSECustomerKeyMD5")) == {key.md5}
         return RemoteObject(bucket, name, True, SSE_C, matches, head, key)
     if status in (400, 403) and key is not None:
-        # Either not SSE-C (400 on AWS/MinIO) or SSE-C under another key (403): ask without the key.
+        # Not SSE-C (400 on AWS/MinIO), or SSE-C under another key (403 on AWS, 400 on RGW): ask without the key.
         plain_status, plain_head = _head(client, bucket, name, None)
         if plain_status == 200 and _encryption(plain_head) != SSE_C:
             return RemoteObject(bucket, name, True, _encryption(plain_head), None, plain_head)
-        if plain_status == 400:
+        if plain_status == 404:
+            _check_bucket(client, bucket)
+            return RemoteObject(bucket, name)  # deleted between the two HEADs
+        # A 403 to the key and a 400 without it is AWS's answer for another key; two 400s need more evidence.
+        if plain_status == 400 and (status == 403 or _refused_everywhere(client, bucket, name, key, listed)):
             return RemoteObject(bucket, name, True, SSE_C, False)
         status = plain_status
-    if status == 400 and key is None:
+    elif status == 400 and key is None and _refused_everywhere(client, bucket, name, key, listed):
         # SSE-C objects refuse a HEAD without their key.
         return RemoteObject(bucket, name, True, SSE_C, None)
     if status == 403:

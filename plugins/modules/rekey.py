@@ -23,13 +23,17 @@ description:
     than being copied with stale metadata), and each rotated object is verified by a HEAD under the new key (same
     size, digest opens with the new key).
   - Objects larger than O(multipart_copy_threshold_mb) are rewritten by a multipart copy (UploadPartCopy with the
-    old key on every part). Servers that do not implement UploadPartCopy from an SSE-C source (SeaweedFS answers
-    501) get a streamed re-encryption instead - ranged GETs with the old key, UploadPart with the new key, one part
-    in memory per worker, nothing on disk. Plaintext objects above the threshold always take the streamed way - they
-    are read anyway for their digest, and SeaweedFS completes UploadPartCopy from a plaintext source into an SSE-C
-    upload but builds an object that no full GET can read. The C(method) of each RV(rotated) entry says which way
-    each object went. A multipart rewrite is read back (the first bytes of a full GET) before it counts as rotated;
-    a failed one is aborted and leaves the object as it was.
+    old key on every part).
+  - Servers that cannot copy from an SSE-C source get a streamed re-encryption instead - ranged GETs with the old
+    key, UploadPart with the new key (one GET and one PutObject for an object that fits in one part), bounded
+    memory, nothing on disk. SeaweedFS answers UploadPartCopy with 501; Ceph RGW answers CopyObject with 501 and
+    UploadPartCopy with 400 (it decrypts the source with the new key), and copies a plaintext object without
+    encrypting it. The first such answer of a run decides for the objects after it. Plaintext objects above the
+    threshold always take the streamed way - they are read anyway for their digest, and SeaweedFS completes
+    UploadPartCopy from a plaintext source into an SSE-C upload but builds an object that no full GET can read.
+    The C(method) of each RV(rotated) entry says which way each object went. A multipart rewrite is read back
+    (the first bytes of a full GET) before it counts as rotated; a failed one is aborted and leaves the object as
+    it was.
   - The new key is given with the usual key options (O(sse_customer_key), O(sse_customer_key_file)); the old one
     with the same options prefixed by C(old_).
 author:
@@ -42,8 +46,9 @@ options:
   object:
     description:
       - Name (key) of the one object to rotate. It must exist.
-      - At most 1024 bytes in UTF-8, without a leading C(/); other names are refused before any request
-        (some servers drop a leading C(/) and would act on another object).
+      - At most 1024 bytes in UTF-8, without a leading or trailing C(/), C(//), a backslash, or a C(.) or C(..) part;
+        other names are refused before any request (some servers would store them under another name, keep them
+        as empty unencrypted folders, or refuse them).
       - Exactly one of O(object) and O(prefix) is required.
     type: str
   prefix:
@@ -86,7 +91,8 @@ options:
     description:
       - How many objects are examined and copied at once; for a multipart rewrite, how many parts are in flight.
       - The streamed re-encryption holds one part in memory per worker (the part size is the larger of 8 MiB and
-        1/1000 of the object), and uses fewer workers when parts are large, to stay under 256 MiB.
+        1/1000 of the object), and uses fewer workers when parts are large, to stay under 256 MiB over all the
+        objects in flight.
     type: int
     default: 8
   fail_on_unknown_key:
@@ -198,8 +204,8 @@ rotated:
     - Objects re-encrypted with the new key (would be, in check mode), including plaintext objects encrypted with
       O(encrypt_plaintext=true). At most 1000 entries; RV(counts) is exact.
     - C(method) is V(copy) (one CopyObject), V(multipart-copy) (UploadPartCopy) or V(reencrypt-stream) (the data
-      streamed through the host - a plaintext object above the threshold, or the server refused UploadPartCopy from
-      an SSE-C source). In check mode it is the planned method; the fallback from V(multipart-copy) to
+      streamed through the host - a plaintext object above the threshold, or the server could not copy the
+      object). In check mode it is the planned method; the fallback from V(copy) or V(multipart-copy) to
       V(reencrypt-stream) is only known when it happens.
     - C(previous_state) is V(sse-c) for an object under the old key, V(plaintext) or the server-side encryption
       (V(AES256), V(aws:kms)) for an object encrypted with O(encrypt_plaintext=true).

@@ -10,6 +10,7 @@ The streamed fallback also runs for real against SeaweedFS in the rekey integrat
 
 from __future__ import annotations
 
+import base64
 import collections
 import datetime
 import hashlib
@@ -232,6 +233,11 @@ def expect_tags(stubber):
     stubber.add_response("get_object_tagging", {"TagSet": [{"Key": "team", "Value": "data"}]}, {"Bucket": BUCKET, "Key": NAME})
 
 
+def expect_tags_set(stubber):
+    stubber.add_response("put_object_tagging", {}, {"Bucket": BUCKET, "Key": NAME,
+                                                    "Tagging": {"TagSet": [{"Key": "team", "Value": "data"}]}})
+
+
 def expect_readable_and_verified(stubber, size):
     stubber.add_response("get_object", {"Body": body(b"x")}, {"Bucket": BUCKET, "Key": NAME, **sse(NEW)})
     stubber.add_response("head_object", head(size, key=NEW), {"Bucket": BUCKET, "Key": NAME, **sse(NEW)})
@@ -251,6 +257,7 @@ def test_multipart_copy_puts_the_copy_source_key_on_every_part(stubbed):
     stubber.add_response("complete_multipart_upload", {}, {
         "Bucket": BUCKET, "Key": NAME, "UploadId": "up-1",
         "MultipartUpload": {"Parts": [{"PartNumber": n, "ETag": '"p%d"' % n} for n in (1, 2, 3)]}, **sse(NEW)})
+    expect_tags_set(stubber)
     expect_readable_and_verified(stubber, size)
 
     entry = Rekeyer(client, BUCKET, OLD, NEW, concurrency=1, threshold_mb=5).rewrite(item)
@@ -273,10 +280,11 @@ def test_501_on_upload_part_copy_aborts_and_streams_part_by_part(stubbed):
             "Bucket": BUCKET, "Key": NAME, "Range": "bytes=%d-%d" % (first, last), "IfMatch": ETAG, **sse(OLD)})
         stubber.add_response("upload_part", {"ETag": '"s%d"' % number}, {
             "Bucket": BUCKET, "Key": NAME, "UploadId": "up-2", "PartNumber": number, "Body": data[first:last + 1],
-            **sse(NEW)})
+            "ContentMD5": base64.b64encode(hashlib.md5(data[first:last + 1]).digest()).decode(), **sse(NEW)})
     stubber.add_response("complete_multipart_upload", {}, {
         "Bucket": BUCKET, "Key": NAME, "UploadId": "up-2",
         "MultipartUpload": {"Parts": [{"PartNumber": n, "ETag": '"s%d"' % n} for n in (1, 2, 3)]}, **sse(NEW)})
+    expect_tags_set(stubber)
     expect_readable_and_verified(stubber, size)
 
     entry = Rekeyer(client, BUCKET, OLD, NEW, concurrency=1, threshold_mb=5).rewrite(item)
@@ -386,3 +394,43 @@ def test_a_failed_copy_that_did_not_happen_is_reported(stubbed):
     stubber.add_client_error("head_object", "403", "", 403)  # still under the old key: the new one does not open it
     with pytest.raises(SsecError, match=r"Failed to copy s3://bucket/dir/big.bin onto itself.*\(HTTP 500\)"):
         Rekeyer(client, BUCKET, OLD, NEW).rewrite(item)
+
+
+# ---- what a refusal changes ------------------------------------------------------------------------------
+def client_error(status, code):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": ""}, "ResponseMetadata": {"HTTPStatusCode": status}}, "UploadPartCopy")
+
+
+@pytest.mark.parametrize("status, code, encrypted, expected", [
+    (501, "NotImplemented", True, True),  # SeaweedFS
+    (400, "InvalidArgument", True, True),  # Ceph RGW: decrypted with the destination's key
+    (400, "InvalidArgument", False, False),  # a plaintext source: a 400 is about something else
+    (403, "AccessDenied", True, False),
+    (412, "PreconditionFailed", True, False),
+])
+def test_which_answers_refuse_a_part_copy(status, code, encrypted, expected):
+    assert rekey_task._refuses_part_copy(client_error(status, code), encrypted) is expected
+
+
+def test_a_refusal_plans_the_later_objects_as_streams():
+    work = Rekeyer(None, BUCKET, OLD, NEW, threshold_mb=5)
+    assert work.method(100, True) == COPY and work.method(20 * MIB, True) == MULTIPART_COPY
+    work.refused.add((COPY, True))
+    assert work.method(100, True) == REENCRYPT_STREAM
+    assert work.method(100, False) == COPY  # a plaintext source is another case
+    work.refused.add((MULTIPART_COPY, True))
+    assert work.method(20 * MIB, True) == REENCRYPT_STREAM
+
+
+def test_only_copies_and_one_part_streams_run_in_the_first_pass():
+    work = Rekeyer(None, BUCKET, OLD, NEW, threshold_mb=5)
+    assert work.inline(item_for(100))
+    assert not work.inline(item_for(20 * MIB))  # a multipart copy
+    streamed = item_for(8 * MIB)
+    streamed.method = REENCRYPT_STREAM
+    assert work.inline(streamed)  # one part of 8 MiB
+    streamed = item_for(8 * MIB + 1)
+    streamed.method = REENCRYPT_STREAM
+    assert not work.inline(streamed)
