@@ -5,7 +5,7 @@
 
 Not run by CI. See benchmarks/README.md. Usage::
 
-    .venv/bin/python benchmarks/transfer.py [--size-mib 1024] [--repeat 3] [--rss-sizes 256,1024]
+    scripts/bench transfer [--size-mib 1024] [--repeat 3] [--rss-sizes 256,1024]
 
 Starts its own SeaweedFS (tests/support/s3service.py, HTTPS, credentials),
 uploads and downloads one random file with every tool, interleaved, with the

@@ -5,8 +5,8 @@
 
 Not run by CI. See benchmarks/README.md. Usage::
 
-    .venv/bin/python benchmarks/tree.py [--files 1000] [--repeat 3] [--skip-loop] [--skip-rotation]
-    .venv/bin/python benchmarks/tree.py --skip-loop --skip-rotation --candidate /tmp/copy  # time a modified sync
+    scripts/bench tree [--files 1000] [--repeat 3] [--skip-loop] [--skip-rotation]
+    scripts/bench tree --skip-loop --skip-rotation --candidate /tmp/copy  # time a modified sync
 
 Starts its own SeaweedFS (tests/support/s3service.py, HTTPS, credentials) with its Prometheus
 metrics on loopback, so that every timed run can be charged with the requests and bytes the

@@ -80,6 +80,40 @@ ensure_venv() {
     fi
 }
 
+# A venv with ansible-core VERSION (an older release) and tests/requirements-core.txt,
+# under .build/ (ignored, never in the built artifact); prints its path.
+ensure_core_venv() {
+    local version=$1 venv="$REPO_ROOT/.build/venv-core-$1" stamp want
+    stamp="$venv/.requirements.sha256"
+    want="$(cd "$REPO_ROOT" && cat requirements.txt tests/requirements-core.txt | sha256sum | cut -d' ' -f1)"
+    if [[ ! -x "$venv/bin/python" ]] || [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        log "Creating $venv with ansible-core $version"
+        rm -rf "$venv"
+        "${PYTHON:-python3}" -m venv "$venv"
+        (cd "$REPO_ROOT/tests" && "$venv/bin/python" -m pip install --disable-pip-version-check --quiet \
+            -r requirements-core.txt "ansible-core==$version.*") >&2
+        printf '%s\n' "$want" >"$stamp"
+    fi
+    printf '%s\n' "$venv"
+}
+
+# The venv of the ecosystem's checkers (tests/requirements-ecosystem.txt) under .build/;
+# prints its path.
+ensure_ecosystem_venv() {
+    local venv="$REPO_ROOT/.build/venv-ecosystem" stamp want
+    stamp="$venv/.requirements.sha256"
+    want="$(sha256sum <"$REPO_ROOT/tests/requirements-ecosystem.txt" | cut -d' ' -f1)"
+    if [[ ! -x "$venv/bin/python" ]] || [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        log "Creating $venv for antsibull-docs and galaxy-importer"
+        rm -rf "$venv"
+        "${PYTHON:-python3}" -m venv "$venv"
+        (cd "$REPO_ROOT/tests" && "$venv/bin/python" -m pip install --disable-pip-version-check --quiet \
+            -r requirements-ecosystem.txt) >&2
+        printf '%s\n' "$want" >"$stamp"
+    fi
+    printf '%s\n' "$venv"
+}
+
 # A clean copy of the collection (tracked files plus untracked, not ignored ones)
 # at .build/collections/ansible_collections/ssec/s3, where ansible-test needs it.
 build_collection_copy() {
@@ -128,11 +162,12 @@ ensure_pip_bootstrap() {
             --no-deps --only-binary=:all: --dest "$ANSIBLE_TEST_CACHE" "pip==$version"
     fi
     [[ -f "$wheel" ]] || die "pip download did not produce $wheel"
-    if [[ ! -f "$script" ]] || ! grep -q 'ssec.s3 stand-in' "$script"; then
+    if [[ ! -f "$script" ]] || ! grep -q 'ssec.s3 stand-in v2' "$script"; then
         cat >"$script.tmp" <<EOF
-# ssec.s3 stand-in for ansible-test's get-pip-${version}.py (written by scripts/lib.sh).
+# ssec.s3 stand-in v2 for ansible-test's get-pip-${version}.py (written by scripts/lib.sh).
 # ansible-test runs it with pip install arguments plus get-pip's own
-# --no-setuptools/--no-wheel; it installs pip from the wheel beside it.
+# --no-setuptools/--no-wheel; it installs pip from the wheel beside it, and what
+# else it is asked for (older ansible-test also pins setuptools and wheel) from the index.
 import os
 import runpy
 import sys
@@ -140,7 +175,7 @@ import sys
 WHEEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pip-${version}-py3-none-any.whl")
 ARGS = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
 sys.path.insert(0, WHEEL)
-sys.argv = ["pip", "install", "--no-index", "--find-links", os.path.dirname(WHEEL)] + ARGS
+sys.argv = ["pip", "install", "--find-links", os.path.dirname(WHEEL)] + ARGS
 runpy.run_module("pip", run_name="__main__", alter_sys=True)
 EOF
         mv "$script.tmp" "$script"
