@@ -324,7 +324,8 @@ class Sync:
         return chosen, every, total
 
     def inspect(self, item):
-        item.remote = remote_state.inspect(self.client, self.bucket, item.name, self.key)
+        # Every name inspected comes from the listing (new files are not inspected): no LIST per object.
+        item.remote = remote_state.inspect(self.client, self.bucket, item.name, self.key, listed=True)
         return item.remote
 
     # ---- push ----
@@ -356,6 +357,9 @@ class Sync:
         content_type = mimetypes.guess_type(item.relative)[0] or "application/octet-stream"
         transfer.upload(self.client, self.bucket, item.name, item.source, self.key, None, content_type, None,
                         self.part_size, self.inner)
+        # A file rewritten during the upload was hashed and sent again: report what was stored.
+        item.size = item.source.size
+        item.after = fingerprint(sha256=item.source.sha256)
 
     def apply_remote_delete(self, item):
         with s3_errors("delete s3://%s/%s" % (self.bucket, item.name), write=DELETE):

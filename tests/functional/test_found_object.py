@@ -229,15 +229,21 @@ def _rewrite_in_place(path, size):
         handle.write(os.urandom(size))
 
 
-def _upload_while_rewriting(s3service, fault_proxy, tmp_path, key, name, size, rewrites, part_size_mb=None):
+def _upload_while_rewriting(s3service, fault_proxy, tmp_path, key, name, size, rewrites, part_size_mb=None,
+                            sync=False):
     """Upload ``size`` bytes through the throttled proxy; rewrite the file ``rewrites`` times (None: until the task
-    ends), each once the proxy has seen the upload's data start. Returns the task's result."""
-    src = tmp_path / "src.bin"
+    ends), each once the proxy has seen the upload's data start. Returns the task's result. ``sync``: push the
+    file's directory to the prefix ``name`` with ssec.s3.sync instead."""
+    src = tmp_path / "tree" / "src.bin"
+    src.parent.mkdir()
     src.write_bytes(os.urandom(size))
     fault_proxy.throttle(bytes_per_second=MIB)
     bucket = s3service.buckets[0]
     task = {"bucket": bucket, "object": name, "src": str(src), "sse_customer_key_file": str(key.path),
             "endpoint_url": fault_proxy.endpoint_url, "retries": 1, "read_timeout": 120}
+    if sync:
+        task.update(mode="push", path=str(src.parent), prefix=task.pop("object"))
+        del task["src"]
     if part_size_mb:
         task["part_size_mb"] = part_size_mb
     done = threading.Event()
@@ -257,7 +263,8 @@ def _upload_while_rewriting(s3service, fault_proxy, tmp_path, key, name, size, r
     thread = threading.Thread(target=rewriter, daemon=True)
     thread.start()
     try:
-        return run_tasks(s3service, [{"ssec.s3.object": task}], tmp_path / "run", allow_failures=True)[0]
+        module = "ssec.s3.sync" if sync else "ssec.s3.object"
+        return run_tasks(s3service, [{module: task}], tmp_path / "run", allow_failures=True)[0]
     finally:
         done.set()
         thread.join(timeout=10)
@@ -274,9 +281,23 @@ def test_a_src_rewritten_during_the_upload_is_uploaded_again(s3service, fault_pr
     assert digest_matches_content(client, bucket, name, key), "the digest of %s describes other bytes" % name
     assert "src changed during the upload" in result["msg"], result["msg"]
     data, _token = stored(client, bucket, name, key)
-    assert data == (tmp_path / "src.bin").read_bytes()
+    assert data == (tmp_path / "tree" / "src.bin").read_bytes()
     assert result["sha256"] == hashlib.sha256(data).hexdigest()
     assert all(upload["Key"] != name for upload in open_multipart_uploads(client, bucket))
+
+
+def test_sync_push_reports_what_it_stored_when_a_file_changed_during_the_upload(s3service, fault_proxy, tmp_path, key,
+                                                                              prefix):
+    client, bucket = s3service.client(), s3service.buckets[0]
+    result = _upload_while_rewriting(s3service, fault_proxy, tmp_path, key, prefix + "tree", 4 * MIB, 1, sync=True)
+    assert not result.get("failed"), result.get("msg")
+    name = prefix + "tree/src.bin"
+    assert digest_matches_content(client, bucket, name, key), "the digest of %s describes other bytes" % name
+    data, _token = stored(client, bucket, name, key)
+    assert data == (tmp_path / "tree" / "src.bin").read_bytes()
+    # The result describes the bytes stored, not those hashed before the rewrite.
+    assert result["uploaded"] == ["src.bin"] and result["counts"]["bytes_transferred"] == len(data)
+    assert result["diff"]["after"]["src.bin"] == "sha256 " + hashlib.sha256(data).hexdigest(), result["diff"]
 
 
 def test_a_src_that_keeps_changing_fails_and_leaves_no_wrong_object(s3service, fault_proxy, tmp_path, key, prefix):
