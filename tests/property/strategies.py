@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Generators of the inputs the properties feed to the modules."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+# Characters a user may well put in a name: ASCII punctuation (without / and \, which the name strategies
+# place themselves), accented letters, CJK, emoji, a combining mark, a right-to-left letter, a space.
+NAME_CHARACTERS = st.one_of(
+    st.sampled_from("abcXYZ019 -_.+=()#%?&:~'!@,;[]{}$^`\"<>|*"),
+    st.sampled_from(["é", "ß", "Å", "日", "本", "😀", "\u0301", "א", "\u00a0", "ﬁ"]),
+    st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs"), exclude_characters="/\\"),
+)
+# What some servers rewrite or refuse, and what is not text at all.
+HOSTILE_CHARACTERS = st.sampled_from(["\\", "\t", "\n", "\r", "\x01", "\x7f", "\x00", "\udcff", "\ud800", "\ufeff"])
+
+
+def _segment(characters, max_size=12):
+    return st.text(characters, min_size=1, max_size=max_size).filter(lambda text: text not in (".", ".."))
+
+
+PLAIN_SEGMENT = _segment(NAME_CHARACTERS)
+
+# Names made of plain segments joined by single slashes: nothing in them for a server to rewrite.
+plain_names = st.lists(PLAIN_SEGMENT, min_size=1, max_size=4).map("/".join)
+
+
+@st.composite
+def hostile_names(draw):
+    """A plain name with what servers rewrite put in: repeated or trailing slashes, backslashes, '.' and '..'
+    segments, control characters, lone surrogates (not UTF-8), or a length past S3's 1024 bytes."""
+    segments = draw(st.lists(PLAIN_SEGMENT, min_size=1, max_size=4))
+    for _ in range(draw(st.integers(1, 3))):
+        where = draw(st.integers(0, len(segments)))
+        segments.insert(where, draw(st.one_of(
+            st.sampled_from(["", ".", "..", "\\", "a\\b", ".hidden", "..."]),
+            st.text(st.one_of(NAME_CHARACTERS, HOSTILE_CHARACTERS), min_size=1, max_size=4),
+        )))
+    name = "/".join(segments)
+    if draw(st.booleans()):
+        name += draw(st.sampled_from(["/", "//", "\\", "/."]))
+    if draw(st.integers(0, 9)) == 0:
+        name += "x" * draw(st.integers(1000, 1030))
+    return name
+
+
+contents = st.binary(min_size=0, max_size=4096)
+
+
+# ---- local trees for ssec.s3.sync ----------------------------------------------------------------
+
+# Short segments from a small alphabet, so that the same name, case-only differences ("a" and "A") and a
+# file where another entry needs a directory come up often.
+TREE_SEGMENT = st.one_of(
+    st.sampled_from(["a", "A", "b", "a b", ".hidden", "a..b", "x.txt", "X.TXT", "é", "É", "e\u0301", "日本", "😀",
+                     "-", "~", "a;b", "%41", "+ +", "trailing ", " leading", "...x"]),
+    PLAIN_SEGMENT,
+)
+# What h-sync's bugs are about: backslashes, names that are not UTF-8, control characters.
+HOSTILE_TREE_SEGMENT = st.sampled_from(["a\\b", "\\", "bad\udcff", "\udcfe", "tab\tx", "nl\nx", "cr\rx", "\x01"])
+
+
+@st.composite
+def trees(draw, segment=TREE_SEGMENT, loops=False):
+    """A tree to create under a directory: a dict with
+
+    - ``files``: relative path (tuple of segments) -> bytes; no path is a parent of another;
+    - ``dirs``: empty directories;
+    - ``links``: relative path -> (kind, target) with kind ``file`` (to one of the files), ``dir`` (to a
+      directory of the tree), ``broken`` or ``loop`` (to itself).
+    """
+    files = {}
+    for path in draw(st.lists(st.lists(segment, min_size=1, max_size=3).map(tuple), min_size=1, max_size=8)):
+        taken = set(files)
+        parents = {path[:n] for n in range(1, len(path))}
+        if path in taken or parents & taken or any(other[:len(path)] == path for other in taken):
+            continue
+        files[path] = draw(st.binary(max_size=300))
+    parents = {path[:n] for path in files for n in range(1, len(path))}
+    used = set(files) | parents
+
+    def fresh(paths):
+        return [path for path in paths if path not in used and not any(path[:n] in files for n in range(1, len(path)))
+                and not any(other[:len(path)] == path for other in used)]
+
+    dirs = []
+    for path in fresh(draw(st.lists(st.lists(segment, min_size=1, max_size=2).map(tuple), max_size=2))):
+        if path not in used:
+            dirs.append(path)
+            used.add(path)
+    link_map = {}
+    for path in fresh(draw(st.lists(st.tuples(segment).map(lambda t: ("link",) + t), max_size=3))):
+        if path in used:
+            continue
+        kinds = ["broken"] + (["loop"] if loops else []) + (["file"] if files else []) + (["dir"] if parents else [])
+        kind = draw(st.sampled_from(kinds))
+        target = {"file": lambda: draw(st.sampled_from(sorted(files))),
+                  "dir": lambda: draw(st.sampled_from(sorted(parents))),
+                  "broken": lambda: ("does-not-exist",), "loop": lambda: path}[kind]()
+        link_map[path] = (kind, target)
+        used.add(path)
+    return {"files": files, "dirs": dirs, "links": link_map}
