@@ -70,9 +70,34 @@ settings.register_profile(
 settings.load_profile(PROFILE)
 
 
+def budget(factor):
+    """Settings giving a property ``factor`` times the profile's number of examples (cheap ones get more)."""
+    return settings(max_examples=max(1, int(settings.default.max_examples * factor)))
+
+
 def pytest_report_header(config):  # pylint: disable=unused-argument
     return "ssec.s3 property profile: %s (examples per property: %d, database: %s)" % (
         PROFILE, settings.default.max_examples, EXAMPLES_DIR)
+
+
+# Properties that fail today only because of a known bug, with the bug. The marks are applied here, not on
+# the tests: Hypothesis keys saved examples by the test's source, which removing a decorator would change.
+# Remove an entry once the fix is merged (strict=False: the property may pass before that).
+KNOWN_BUGS = {
+    "test_hostile_names_round_trip_or_are_refused_up_front":
+        "names the server rewrites ('//', '\\', trailing '/', '.' and '..' parts) or that are not UTF-8 are "
+        "accepted, and the object lands under another name (fixed on branch h-sync)",
+    "test_sync_hostile_names_are_uploaded_exactly_or_skipped":
+        "sync: a symbolic link loop fails the task instead of being skipped; names the server rewrites "
+        "('\\', control characters) and names that are not UTF-8 (fixed on branch h-sync)",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        reason = KNOWN_BUGS.get(item.originalname)
+        if reason:
+            item.add_marker(pytest.mark.xfail(reason="known bug: " + reason, strict=False))
 
 
 # --------------------------------------------------------------------------
@@ -95,8 +120,9 @@ def _patch_args(args):
 def run_module(name, args, check_mode=False):
     """Run ``ssec.s3.<name>`` in this process with ``args``, as Ansible would; return its result dict.
 
-    The module prints its JSON result and exits (sys.exit): both are caught here. Measured: about 20 ms
-    plus the requests, against about 700 ms for the same module in a subprocess.
+    The module prints its JSON result and exits (sys.exit): both are caught here. Measured on 2 busy cores:
+    0.1-0.3 s for ssec.s3.object against SeaweedFS, against 0.5-0.6 s for the same module in a subprocess
+    (python -m with an arguments file), and 1-2 s through ansible-playbook.
     """
     module = importlib.import_module("ansible_collections.ssec.s3.plugins.modules." + name)
     args = dict(args, _ansible_check_mode=check_mode)

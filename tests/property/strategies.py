@@ -103,3 +103,62 @@ def trees(draw, segment=TREE_SEGMENT, loops=False):
         link_map[path] = (kind, target)
         used.add(path)
     return {"files": files, "dirs": dirs, "links": link_map}
+
+
+# ---- metadata and content types ------------------------------------------------------------------
+
+_TOKEN = "abcdefghijklmnopqrstuvwxyz0123456789-"
+# Metadata no server has a reason to alter: lowercase names, printable ASCII values without spaces at the ends.
+plain_metadata = st.dictionaries(
+    st.text(_TOKEN, min_size=1, max_size=12).filter(lambda name: name != "ssec-sha256"),
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=1, max_size=30),
+    max_size=4)
+# Everything else a user may write: case, '_', '.', spaces, empty values, unicode, control characters.
+hostile_metadata = st.dictionaries(
+    st.text(st.one_of(st.sampled_from(_TOKEN + "ABZ_. :/é\t"), NAME_CHARACTERS), min_size=0, max_size=12),
+    st.one_of(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=30),
+              st.text(st.one_of(NAME_CHARACTERS, HOSTILE_CHARACTERS), max_size=10)),
+    min_size=1, max_size=4)
+plain_content_types = st.one_of(st.none(), st.sampled_from(["text/plain", "application/json", "image/png",
+                                                             "text/html; charset=utf-8", "application/x-tar"]))
+hostile_content_types = st.one_of(plain_content_types, st.text(max_size=20),
+                                  st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=40))
+
+
+# ---- key inputs ----------------------------------------------------------------------------------
+
+def _spread(draw, text):
+    """Put spaces, tabs and newlines into ``text`` (as a wrapped or pasted key would have them)."""
+    out = []
+    for char in text:
+        if draw(st.integers(0, 15)) == 0:
+            out.append(draw(st.sampled_from([" ", "\n", "\r\n", "\t", "  "])))
+        out.append(char)
+    return "".join(out) + draw(st.sampled_from(["", "\n", " \n"]))
+
+
+@st.composite
+def key_inputs(draw):
+    """(form, value): ``text`` values go to sse_customer_key, ``file`` values (bytes) to sse_customer_key_file."""
+    import base64  # pylint: disable=import-outside-toplevel
+
+    size = draw(st.one_of(st.just(32), st.integers(0, 70)))
+    raw = draw(st.binary(min_size=size, max_size=size))
+    kind = draw(st.sampled_from(["raw", "base64", "base64url", "hex", "HEX", "unicode", "garbage"]))
+    if kind == "raw":
+        return "file", raw
+    if kind in ("base64", "base64url"):
+        encode = base64.b64encode if kind == "base64" else base64.urlsafe_b64encode
+        text = encode(raw).decode()
+        if draw(st.booleans()):
+            text = text.rstrip("=")
+        text = _spread(draw, text)
+    elif kind in ("hex", "HEX"):
+        text = _spread(draw, raw.hex() if kind == "hex" else raw.hex().upper())
+    elif kind == "unicode":
+        text = base64.b64encode(raw).decode() + draw(st.sampled_from(["é", "\u00a0", "\u200b", "＝", "😀"]))
+    else:
+        text = draw(st.text(max_size=60))
+    if draw(st.booleans()):
+        return "text", text
+    return "file", text.encode("utf-8", "surrogatepass")

@@ -7,11 +7,14 @@ For a generated name, under a prefix of its own: ssec.s3.object uploads generate
 the listing (boto3) holds exactly that name, boto3 reads back the same bytes with the key,
 ssec.s3.object_info reports the object with the right size and sha256, ssec.s3.download writes the same
 bytes, and a rerun of the upload changes nothing. If it fails, nothing was written under the prefix, and
-the same task pointed at a socket that counts connections made none (the name was refused up front).
+the same task pointed at a socket that counts connections made none (the name was refused up front) -
+except for a name with a part longer than 255 bytes, which S3 allows and SeaweedFS refuses: only the server
+can say so.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 from conftest import run_module
@@ -23,12 +26,14 @@ def check_name_round_trip(service, counter, key, tmp_path, name, data):
     prefix = service.new_prefix()
     name = prefix + name
     task = dict(service.connection(), bucket=service.bucket, object=name, sse_customer_key=key.b64)
-    upload = dict(task, content_base64=__import__("base64").b64encode(data).decode())
+    upload = dict(task, content_base64=base64.b64encode(data).decode())
 
     result = run_module("object", upload)
     listed = service.listing(prefix)
     if result.get("failed"):
         assert listed == {}, "a refused name left objects behind: %r" % sorted(listed)
+        if result.get("http_status") and max(len(part.encode("utf-8", "surrogatepass")) for part in name.split("/")) > 255:
+            return  # valid for S3, too long for this server (SeaweedFS: 255 bytes a part): only it can say so
         before = counter.accepted
         again = run_module("object", dict(upload, **service.connection(counter.url)))
         assert again.get("failed"), "the task succeeded against a socket that is not S3: %r" % again

@@ -25,7 +25,7 @@ import os
 import stat
 from pathlib import Path
 
-from conftest import run_module
+from conftest import budget, run_module
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import HOSTILE_TREE_SEGMENT, TREE_SEGMENT, trees
@@ -199,11 +199,13 @@ def _subset(data):
     return lambda names: data.draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names))) if names else []
 
 
+@budget(0.5)
 @given(tree=trees(), data=st.data())
 def test_sync_push_pull_round_trip(service, key, tmp_path_factory, tree, data):
     check_push_pull(service, key, tmp_path_factory.mktemp("sync"), tree, _subset(data), strict_accept=True)
 
 
+@budget(0.5)
 @given(tree=trees(segment=st.one_of(TREE_SEGMENT, HOSTILE_TREE_SEGMENT), loops=True), data=st.data())
 def test_sync_hostile_names_are_uploaded_exactly_or_skipped(service, key, tmp_path_factory, tree, data):
     check_push_pull(service, key, tmp_path_factory.mktemp("sync"), tree, _subset(data), strict_accept=False)
