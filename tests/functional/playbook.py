@@ -257,6 +257,8 @@ def aws(service, *args, check=True):
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
+        # What this server needs from its clients (Ceph RGW: no aws-chunked checksum trailers).
+        **getattr(service, "client_settings_env", dict)(),
     })
     command = [venv_bin("aws"), "--endpoint-url", service.endpoint_url, "--ca-bundle", str(service.ca_file)]
     command += list(args)

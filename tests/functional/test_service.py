@@ -1,4 +1,8 @@
-"""Prove that the S3 test service is real: HTTPS, enforced credentials, SSE-C, clean stop."""
+"""Prove that the S3 test services are real: HTTPS, enforced credentials, SSE-C, clean stop.
+
+SeaweedFS (the default backend) first, then Ceph RGW (``S3Service(backend="rgw")``), whose tests are
+skipped where RGW cannot be had, except in CI.
+"""
 
 import json
 import os
@@ -162,6 +166,7 @@ def test_integration_config_and_env(s3service, tmp_path):
         "s3_region": s3service.region,
         "s3_bucket": "ssec-test",
         "s3_other_bucket": "ssec-other",
+        "s3_backend": "seaweedfs",
     }
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -405,3 +410,174 @@ def test_port_taken_at_startup_is_retried(s3service_factory, monkeypatch):
     assert len(calls) == 2
     assert service.ports["s3_https"] != busy
     service.client().head_bucket(Bucket=service.buckets[0])
+
+
+# --- Ceph RGW ----------------------------------------------------------------------------
+
+RGW_CLIENT = Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                    request_checksum_calculation="when_required", response_checksum_validation="when_required")
+
+
+@pytest.fixture(scope="module")
+def rgw(s3services):
+    """The session's Ceph RGW service (skipped where RGW cannot be had, a failure in CI)."""
+    return s3services.get("rgw")
+
+
+def _rgw_daemons_gone(pids: dict, ports: dict) -> None:
+    assert set(pids) == {"mon", "osd", "rgw"}
+    for name, pid in pids.items():
+        assert not pid_is_running(pid), f"{name} pid {pid} still running"
+    for name, port in ports.items():
+        assert not port_is_open(port), f"port {name}={port} still open"
+
+
+def test_rgw_is_ceph_radosgw_over_https(rgw):
+    assert type(rgw).__name__ == "RgwService" and rgw.backend == "rgw"
+    assert rgw.endpoint_url.startswith("https://127.0.0.1:")
+    assert "radosgw" in " ".join(s3mod._cmdline(rgw.pid))  # pylint: disable=protected-access
+    assert s3mod.ceph_version().startswith("16.")  # the version docs/backends.md names
+    client = rgw.client()
+    client.put_object(Bucket=rgw.buckets[0], Key="service-tests/hello.txt", Body=b"hello over https")
+    assert client.get_object(Bucket=rgw.buckets[0], Key="service-tests/hello.txt")["Body"].read() == b"hello over https"
+    assert {"ssec-test", "ssec-other"} <= {bucket["Name"] for bucket in client.list_buckets()["Buckets"]}
+
+
+def test_rgw_credentials_are_enforced(rgw):
+    bucket = rgw.buckets[0]
+    anonymous = rgw.client(config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1},
+                                         request_checksum_calculation="when_required"))
+    for call in (lambda: anonymous.put_object(Bucket=bucket, Key="anon.txt", Body=b"x"),
+                 lambda: anonymous.list_objects_v2(Bucket=bucket)):
+        with pytest.raises(ClientError) as error:
+            call()
+        assert _status(error.value) == 403
+    wrong = rgw.client(aws_secret_access_key="wrong" + rgw.secret_key, config=RGW_CLIENT)
+    with pytest.raises(ClientError) as error:
+        wrong.list_objects_v2(Bucket=bucket)
+    assert _status(error.value) == 403 and error.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    context = ssl.create_default_context(cafile=rgw.ca_file)
+    with pytest.raises(urllib.error.HTTPError) as raw_error:
+        urllib.request.urlopen(f"{rgw.endpoint_url}/{bucket}/service-tests/hello.txt", context=context, timeout=10)
+    assert raw_error.value.code == 403
+
+
+def test_rgw_untrusted_ca_fails_verification(rgw):
+    with pytest.raises(SSLError):
+        rgw.client(verify=rgw.untrusted_ca_file, config=RGW_CLIENT).head_bucket(Bucket=rgw.buckets[0])
+
+
+def test_rgw_sse_c_put_head_get_and_refusals(rgw):
+    client = rgw.client()
+    bucket, key = rgw.buckets[0], "service-tests/sse-c.bin"
+    customer_key, body = secrets.token_bytes(32), secrets.token_bytes(1000)
+    client.put_object(Bucket=bucket, Key=key, Body=body, **_sse_c_args(customer_key))
+    head = client.head_object(Bucket=bucket, Key=key, **_sse_c_args(customer_key))
+    assert head["SSECustomerAlgorithm"] == "AES256" and head["ContentLength"] == len(body)
+    assert client.get_object(Bucket=bucket, Key=key, **_sse_c_args(customer_key))["Body"].read() == body
+    with pytest.raises(ClientError) as error:
+        client.head_object(Bucket=bucket, Key=key)
+    assert _status(error.value) == 400
+    # A wrong key: 400 on RGW 16 (403 on SeaweedFS and AWS), as docs/backends.md says.
+    with pytest.raises(ClientError) as error:
+        client.get_object(Bucket=bucket, Key=key, **_sse_c_args(secrets.token_bytes(32)))
+    assert _status(error.value) == 400 and error.value.response["Error"]["Code"] == "InvalidArgument"
+    # SSE-C over plain HTTP is refused (rgw_crypt_require_ssl), while plain HTTP itself is served.
+    plain = rgw.client(endpoint_url=rgw.plain_http_endpoint_url, verify=None, config=RGW_CLIENT)
+    plain.head_bucket(Bucket=bucket)
+    with pytest.raises(ClientError) as error:
+        plain.put_object(Bucket=bucket, Key="service-tests/plain.bin", Body=b"x", **_sse_c_args(customer_key))
+    assert _status(error.value) == 400
+
+
+def test_rgw_config_env_and_aws_cli(rgw, tmp_path):
+    path = tmp_path / "integration_config.yml"
+    rgw.write_integration_config(path)
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert config["s3_backend"] == "rgw" and config["s3_endpoint_url"] == rgw.endpoint_url
+    env = rgw.env()
+    assert env["SSEC_TEST_BACKEND"] == "rgw" and env["SSEC_TEST_SERVER_PID"] == str(rgw.pid)
+    assert env["AWS_REQUEST_CHECKSUM_CALCULATION"] == "when_required"
+    assert "SSEC_TEST_WEED_PID" not in env
+    aws_config = Path(env["AWS_CONFIG_FILE"]).read_text(encoding="utf-8")
+    assert "addressing_style = path" in aws_config and "request_checksum_calculation = when_required" in aws_config
+    # The aws cli (its own botocore), configured by env() alone, uploads and the object is there.
+    source = tmp_path / "cli.txt"
+    source.write_bytes(b"from the aws cli")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    environment.update(env)
+    aws = Path(sys.executable).parent / "aws"
+    subprocess.run([str(aws), "s3", "cp", str(source), f"s3://{rgw.buckets[1]}/service-tests/cli.txt"],
+                   env=environment, check=True, capture_output=True)
+    got = rgw.client().get_object(Bucket=rgw.buckets[1], Key="service-tests/cli.txt")["Body"].read()
+    assert got == b"from the aws cli"
+
+
+def test_rgw_kill_restart_keeps_objects_and_stop_leaves_nothing(rgw, s3service_factory, tmp_path):
+    service = s3service_factory(backend="rgw", workdir=tmp_path / "svc")
+    started = time.monotonic()
+    service.start()
+    print(f"rgw start to ready: {time.monotonic() - started:.2f} s")
+    client = service.client()
+    bucket, customer_key = service.buckets[0], secrets.token_bytes(32)
+    client.put_object(Bucket=bucket, Key="secret.txt", Body=b"survives", **_sse_c_args(customer_key))
+    endpoint, old_pid = service.endpoint_url, service.pid
+
+    service.kill()  # radosgw only: the cluster keeps the objects
+    assert not pid_is_running(old_pid) and not port_is_open(service.ports["s3_https"])
+    service.restart()
+    assert service.endpoint_url == endpoint and service.pid != old_pid
+    assert client.get_object(Bucket=bucket, Key="secret.txt", **_sse_c_args(customer_key))["Body"].read() == b"survives"
+
+    pids, ports = dict(service.pids), dict(service.ports)
+    stopping = time.monotonic()
+    service.stop()
+    print(f"rgw stop: {time.monotonic() - stopping:.2f} s")
+    _rgw_daemons_gone(pids, ports)
+    assert (tmp_path / "svc").exists()  # given by the caller: kept, without the cluster
+    assert not (tmp_path / "svc" / "ceph" / "mon").exists() and not (tmp_path / "svc" / "ceph" / "osd").exists()
+    service.stop()  # a second stop is harmless
+
+
+def test_rgw_cli_run_and_detached_start_stop(rgw, tmp_path):
+    child = ("import os, sys, boto3; from botocore.config import Config\n"
+             "c = boto3.client('s3', config=Config(s3={'addressing_style': 'path'}))\n"
+             "c.put_object(Bucket=os.environ['SSEC_TEST_BUCKET'], Key='from-child', Body=b'child')\n"
+             "print(os.environ['SSEC_TEST_SERVER_PID']); sys.exit(7)")
+    result = _cli("run", "--backend", "rgw", "--", sys.executable, "-c", child, capture_output=True, text=True,
+                  timeout=180)
+    assert result.returncode == 7, result.stderr
+    assert not pid_is_running(int(result.stdout.strip()))
+
+    state_dir = tmp_path / "state"
+    result = _cli("start", "--backend", "rgw", "--state-dir", str(state_dir), capture_output=True, text=True,
+                  timeout=180)
+    assert result.returncode == 0, result.stderr
+    state = json.loads((state_dir / "state.json").read_text(encoding="utf-8"))
+    try:
+        assert state["backend"] == "rgw"
+        service = S3Service.from_state(state)
+        assert type(service).__name__ == "RgwService" and service.pid == state["pid"]
+        service.client().put_object(Bucket=state["buckets"][0], Key="detached", Body=b"ok")
+    finally:
+        stopped = _cli("stop", "--state-dir", str(state_dir), capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 0, stopped.stderr
+    _rgw_daemons_gone({k: int(v) for k, v in state["pids"].items()}, {k: int(v) for k, v in state["ports"].items()})
+    assert not state_dir.exists()
+
+
+def test_ensure_reports_an_available_backend(rgw):  # pylint: disable=unused-argument
+    result = _cli("ensure", "--backend", "rgw", capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "rgw is available (16." in result.stderr
+
+
+def test_ensure_says_what_to_do_when_rgw_cannot_be_installed(monkeypatch):
+    """Not root (or no apt-get): BackendUnavailable naming the packages and the way to test without RGW."""
+    monkeypatch.setattr(s3mod, "_rgw_missing_programs", lambda: ["radosgw"])
+    monkeypatch.setattr(s3mod.os, "geteuid", lambda: 1000)
+    with pytest.raises(s3mod.BackendUnavailable) as error:
+        s3mod.ensure_backend("rgw")
+    message = str(error.value)
+    assert "missing: radosgw" in message and "not running as root" in message
+    assert "radosgw ceph-mon ceph-osd ceph-common" in message and "SSEC_BACKENDS=seaweedfs" in message

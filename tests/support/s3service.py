@@ -1,16 +1,23 @@
-"""A real S3 service for the tests: SeaweedFS ``weed mini`` on loopback.
+"""A real S3 service for the tests, on loopback: SeaweedFS or Ceph RGW.
 
-It serves S3 over HTTPS with a throwaway CA, enforces credentials and is
+Two backends behind one API:
+- ``seaweedfs`` (the default): SeaweedFS ``weed mini`` from the venv;
+- ``rgw``: Ceph RGW, a single-node Ceph cluster (one mon, one memstore OSD,
+  no mgr) plus radosgw, from the distribution's packages, which are installed
+  with apt-get when missing and this runs as root (``ensure_backend``).
+
+Either serves S3 over HTTPS with a throwaway CA, enforces credentials and is
 stopped cleanly.  Python API::
 
-    with S3Service() as s3:
+    with S3Service() as s3:                 # or S3Service(backend="rgw")
         s3.client().put_object(Bucket=s3.buckets[0], Key="k", Body=b"x")
 
 CLI (see ``--help``)::
 
-    python tests/support/s3service.py run [--config PATH] [--buckets a,b] -- CMD ARGS...
-    python tests/support/s3service.py start --state-dir DIR [--config PATH]
+    python tests/support/s3service.py run [--backend rgw] [--config PATH] [--buckets a,b] -- CMD ARGS...
+    python tests/support/s3service.py start [--backend rgw] --state-dir DIR [--config PATH]
     python tests/support/s3service.py stop --state-dir DIR
+    python tests/support/s3service.py ensure --backend rgw   # install if possible; exit 3 when unavailable
 
 Only the standard library, ``cryptography`` and ``boto3`` are used.
 """
@@ -38,6 +45,8 @@ import tempfile
 import time
 from pathlib import Path
 
+BACKENDS = ("seaweedfs", "rgw")
+DEFAULT_BACKEND = "seaweedfs"
 DEFAULT_BUCKETS = ("ssec-test", "ssec-other")
 DEFAULT_REGION = "us-east-1"
 DEFAULT_STARTUP_TIMEOUT = 60.0
@@ -73,6 +82,10 @@ class S3ServiceError(RuntimeError):
 
 class PortConflictError(S3ServiceError):
     """weed could not get one of the ports picked for it."""
+
+
+class BackendUnavailable(S3ServiceError):
+    """The backend's server software is missing and cannot be installed here."""
 
 
 # --------------------------------------------------------------------------
@@ -371,11 +384,21 @@ def _stop_forgotten_services() -> None:
 class S3Service:
     """SeaweedFS ``weed mini`` serving S3 over HTTPS on 127.0.0.1.
 
+    ``S3Service(backend="rgw", ...)`` makes an ``RgwService`` instead (Ceph
+    RGW), with the same attributes and methods.
+
     Attributes valid after ``start()``: ``endpoint_url``,
     ``plain_http_endpoint_url``, ``ca_file``, ``untrusted_ca_file``,
     ``access_key``, ``secret_key``, ``region``, ``buckets``, ``workdir``,
-    ``ports``, ``pid``, ``log_file``.
+    ``ports``, ``pid`` (the S3 server's), ``log_file``, ``backend``.
     """
+
+    backend = "seaweedfs"
+
+    def __new__(cls, *args, backend: str | None = None, **kwargs):  # pylint: disable=unused-argument
+        if cls is S3Service and backend not in (None, cls.backend):
+            cls = backend_class(backend)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -387,7 +410,10 @@ class S3Service:
         region: str = DEFAULT_REGION,
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
         die_with_parent: bool = True,
+        backend: str | None = None,
     ):
+        if backend not in (None, self.backend):
+            raise ValueError(f"{type(self).__name__} is the {self.backend} backend, not {backend!r}")
         self.buckets = list(buckets)
         if not self.buckets:
             raise ValueError("at least one bucket is needed")
@@ -542,10 +568,31 @@ class S3Service:
             "SSEC_TEST_OTHER_BUCKET": self.buckets[1] if len(self.buckets) > 1 else "",
             "SSEC_TEST_BUCKETS": ",".join(self.buckets),
             "SSEC_TEST_WORKDIR": str(self.workdir),
-            "SSEC_TEST_WEED_PID": str(self.pid or ""),
-            "SSEC_TEST_WEED_LOG": str(self.log_file),
+            "SSEC_TEST_BACKEND": self.backend,
+            "SSEC_TEST_SERVER_PID": str(self.pid or ""),
+            "SSEC_TEST_SERVER_LOG": str(self.log_file),
+            # The aws cli and boto3 read path-style addressing only from a config file.
+            "AWS_CONFIG_FILE": str(self.aws_config_file) if self.workdir else None,
         }
+        if self.backend == "seaweedfs":
+            values.update(SSEC_TEST_WEED_PID=str(self.pid or ""), SSEC_TEST_WEED_LOG=str(self.log_file))
+        values.update(self.client_settings_env())
         return {key: str(value) for key, value in values.items() if value is not None}
+
+    def client_settings_env(self) -> dict:
+        """Client settings this server needs, as the environment variables of the AWS SDKs and CLIs."""
+        return {}
+
+    @property
+    def aws_config_file(self) -> Path:
+        return self.workdir / "aws-config"
+
+    def _write_aws_config(self) -> None:
+        lines = ["[default]", f"region = {self.region}"]
+        lines += [f"{name[4:].lower()} = {value}" for name, value in self.client_settings_env().items()
+                  if name in ("AWS_REQUEST_CHECKSUM_CALCULATION", "AWS_RESPONSE_CHECKSUM_VALIDATION")]
+        lines += ["s3 =", "    addressing_style = path"]
+        self.aws_config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def integration_config(self) -> dict:
         """The values written by write_integration_config()."""
@@ -559,6 +606,7 @@ class S3Service:
             "s3_region": self.region,
             "s3_bucket": self.buckets[0],
             "s3_other_bucket": self.buckets[1] if len(self.buckets) > 1 else "",
+            "s3_backend": self.backend,
         }
 
     def write_integration_config(self, path) -> str:
@@ -575,6 +623,7 @@ class S3Service:
 
     def state(self) -> dict:
         return {
+            "backend": self.backend,
             "pid": self.pid,
             "weed": self.weed,
             "workdir": str(self.workdir),
@@ -596,6 +645,9 @@ class S3Service:
     @classmethod
     def from_state(cls, state: dict) -> "S3Service":
         """Rebuild a service object for a weed started by another process."""
+        backend = state.get("backend", DEFAULT_BACKEND)
+        if backend != cls.backend:
+            return backend_class(backend).from_state(state)
         service = cls(
             workdir=state["workdir"],
             buckets=state["buckets"],
@@ -636,6 +688,7 @@ class S3Service:
         self.cert_file = tls["cert_file"]
         self.key_file = tls["key_file"]
         self._write_identities()
+        self._write_aws_config()
 
     def _write_identities(self) -> None:
         # Static identities: with them, anonymous and wrongly signed requests get 403.
@@ -833,6 +886,508 @@ class S3Service:
                 return False
 
 
+# --------------------------------------------------------------------------
+# Ceph RGW
+# --------------------------------------------------------------------------
+
+# Debian/Ubuntu packages and the programs the RGW backend runs from them.
+RGW_PACKAGES = ("radosgw", "ceph-mon", "ceph-osd", "ceph-common")
+RGW_PROGRAMS = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "monmaptool", "ceph")
+APT_TIMEOUT = 900
+# radosgw waits for the cluster when it stops; its data lives in the OSD's RAM anyway.
+RGW_STOP_TIMEOUT = 3.0
+RGW_PORT_NAMES = ("mon", "mon_v1", "s3", "s3_https")
+
+
+def _rgw_missing_programs() -> list:
+    return [name for name in RGW_PROGRAMS if not shutil.which(name, path=_sbin_path())]
+
+
+def _sbin_path() -> str:
+    # The Debian packages install into /usr/bin, but a PATH without it should not hide them.
+    return os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"])
+
+
+def _rgw_program(name: str) -> str:
+    found = shutil.which(name, path=_sbin_path())
+    if not found:
+        raise BackendUnavailable(f"{name} not found")
+    return found
+
+
+def ensure_backend(backend: str, install: bool = True, log=None) -> None:
+    """Make sure the backend's server software is here; install Ceph RGW with apt-get when root.
+
+    Raises BackendUnavailable with what to do when it is missing and cannot be installed.
+    """
+    backend_class(backend)  # validates the name
+    if backend == "seaweedfs":
+        find_weed()
+        return
+    missing = _rgw_missing_programs()
+    if not missing:
+        return
+    apt_get = shutil.which("apt-get", path=_sbin_path())
+    if not install or os.geteuid() != 0 or not apt_get:
+        why = "not running as root" if os.geteuid() != 0 else "no apt-get" if not apt_get else "installing was not asked"
+        raise BackendUnavailable(
+            f"Ceph RGW is not installed (missing: {', '.join(missing)}) and cannot be installed here ({why}). "
+            f"Install the packages {' '.join(RGW_PACKAGES)} (Debian/Ubuntu: apt-get install --no-install-recommends "
+            f"{' '.join(RGW_PACKAGES)}), or test SeaweedFS only with SSEC_BACKENDS=seaweedfs.")
+    log = log or _log
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install_cmd = [apt_get, "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", "--no-install-recommends",
+                   *RGW_PACKAGES]
+    started = time.monotonic()
+    log(f"installing {' '.join(RGW_PACKAGES)} with apt-get (missing: {', '.join(missing)})")
+    result = subprocess.run(install_cmd, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT, check=False)
+    if result.returncode != 0:
+        # A fresh machine may have no package lists, or stale ones.
+        log("apt-get install failed; running apt-get update and trying again")
+        subprocess.run([apt_get, "-o", "DPkg::Lock::Timeout=600", "update", "-q"], env=env, capture_output=True,
+                       text=True, timeout=APT_TIMEOUT, check=False)
+        result = subprocess.run(install_cmd, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT, check=False)
+    missing = _rgw_missing_programs()
+    if result.returncode != 0 or missing:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-LOG_TAIL_LINES:])
+        raise BackendUnavailable(f"apt-get install {' '.join(RGW_PACKAGES)} failed (exit code {result.returncode}, "
+                                 f"missing: {', '.join(missing) or 'nothing'}):\n{tail}")
+    log(f"installed {' '.join(RGW_PACKAGES)} in {time.monotonic() - started:.1f} s")
+
+
+def ceph_version() -> str:
+    """The version radosgw reports, e.g. '16.2.15'."""
+    result = subprocess.run([_rgw_program("radosgw"), "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r"ceph version (\S+)", result.stdout + result.stderr)
+    return match.group(1) if match else "unknown"
+
+
+def pick_rgw_ports(rng: random.Random | None = None) -> dict:
+    """Free ports for the mon (msgr2 and v1) and radosgw (HTTP and HTTPS); the OSD binds its own."""
+    rng = rng or random.Random()
+    ports: dict[str, int] = {}
+    for name in RGW_PORT_NAMES:
+        for _attempt in range(500):
+            port = rng.randrange(*PORT_RANGE)
+            if port not in ports.values() and _port_is_free(port):
+                break
+        else:
+            raise S3ServiceError(f"no free port found for {name}")
+        ports[name] = port
+    return ports
+
+
+class RgwService(S3Service):
+    """Ceph RGW serving S3 over HTTPS on 127.0.0.1: a one-node Ceph cluster made for the run.
+
+    One ceph-mon, one ceph-osd with memstore (the data is in RAM and is lost
+    when the OSD stops), no mgr, no cephx (the cluster listens on loopback
+    only; S3 credentials are enforced by radosgw), pools of size 1, and
+    radosgw with the beast frontend (HTTPS, and plain HTTP on a second port).
+    ``kill()`` and ``restart()`` act on radosgw only: the cluster, and so the
+    objects, survive them; ``stop()`` ends all three daemons.
+    """
+
+    backend = "rgw"
+
+    def __init__(self, workdir=None, buckets=DEFAULT_BUCKETS, access_key=None, secret_key=None, weed=None,
+                 region=DEFAULT_REGION, startup_timeout=DEFAULT_STARTUP_TIMEOUT, die_with_parent=True, backend=None):
+        if weed:
+            raise ValueError("weed= applies to the seaweedfs backend only")
+        super().__init__(workdir=workdir, buckets=buckets, access_key=access_key, secret_key=secret_key,
+                         region=region, startup_timeout=startup_timeout, die_with_parent=die_with_parent,
+                         backend=backend)
+        # Daemons by name (mon, osd, rgw): their Popen objects, or pids for an adopted service.
+        self._procs: dict[str, subprocess.Popen] = {}
+        self.pids: dict[str, int] = {}
+
+    # -- paths --------------------------------------------------------------
+
+    @property
+    def ceph_dir(self) -> Path:
+        return self.workdir / "ceph"
+
+    @property
+    def ceph_conf(self) -> Path:
+        return self.ceph_dir / "ceph.conf"
+
+    @property
+    def log_file(self) -> Path:
+        return self.ceph_dir / "log" / "client.rgw.log"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.ceph_dir
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def start(self, attempts: int = 3) -> "S3Service":
+        """Build the cluster, start radosgw, create the user and the buckets, wait until S3 answers."""
+        if self.is_running():
+            raise S3ServiceError("already running")
+        try:
+            ensure_backend("rgw")
+            self._prepare_workdir()
+            for attempt in range(1, attempts + 1):
+                self._set_ports(pick_rgw_ports())
+                try:
+                    self._build_cluster()
+                    self._launch()
+                    self._wait_ready()
+                    return self
+                except PortConflictError:
+                    self._terminate_all()
+                    shutil.rmtree(self.ceph_dir, ignore_errors=True)
+                    if attempt == attempts:
+                        raise
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop radosgw, the OSD and the mon, and remove the cluster (and the workdir when this object made it)."""
+        try:
+            self._terminate_all()
+        finally:
+            if self.workdir:
+                if self._owns_workdir and self.workdir.exists():
+                    shutil.rmtree(self.workdir, ignore_errors=True)
+                else:
+                    # The cluster cannot be started again (memstore): keep the logs only.
+                    for name in ("mon", "osd", "run", "monmap"):
+                        target = self.ceph_dir / name
+                        if target.is_dir():
+                            shutil.rmtree(target, ignore_errors=True)
+                        else:
+                            target.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """SIGKILL radosgw, as if it crashed; the cluster and its objects stay."""
+        self._terminate(graceful=False)
+
+    def restart(self, graceful: bool = True) -> "S3Service":
+        """Stop radosgw if it runs, then start it again on the same ports (the objects are kept)."""
+        if not self.ports or not self.workdir or not self._daemon_running("osd"):
+            raise S3ServiceError("restart() needs a service that was started before and still has its cluster")
+        self._terminate(graceful=graceful)
+        try:
+            self._launch()
+            self._wait_ready()
+        except BaseException:
+            self._terminate(graceful=False)
+            raise
+        return self
+
+    def is_running(self) -> bool:
+        return self._daemon_running("rgw")
+
+    # -- clients and configuration -----------------------------------------
+
+    def client(self, **overrides):
+        """A boto3 S3 client; no aws-chunked uploads with trailing checksums (radosgw 16 answers 411)."""
+        from botocore.config import Config
+
+        if "config" not in overrides:
+            overrides["config"] = Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            )
+        return super().client(**overrides)
+
+    def client_settings_env(self) -> dict:
+        return {"AWS_REQUEST_CHECKSUM_CALCULATION": "when_required",
+                "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required"}
+
+    def state(self) -> dict:
+        state = super().state()
+        state["pids"] = dict(self.pids)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> "S3Service":
+        service = cls(workdir=state["workdir"], buckets=state["buckets"], access_key=state["access_key"],
+                      secret_key=state["secret_key"], region=state["region"])
+        service.workdir = Path(state["workdir"])
+        service._owns_workdir = state["owns_workdir"]
+        for name in ("ca_file", "untrusted_ca_file", "cert_file", "key_file"):
+            setattr(service, name, state[name])
+        service._set_ports({key: int(value) for key, value in state["ports"].items()})
+        # Only adopt pids still running a daemon with our configuration (pids are reused).
+        for name, pid in (state.get("pids") or {}).items():
+            if pid and str(service.ceph_conf) in " ".join(_cmdline(pid)):
+                service.pids[name] = pid
+        service.pid = service.pids.get("rgw")
+        return service
+
+    # -- internals ----------------------------------------------------------
+
+    def _prepare_workdir(self) -> None:
+        if self._requested_workdir:
+            self.workdir = self._requested_workdir
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        else:
+            sweep_stale_workdirs()
+            self.workdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + "rgw-"))
+            self._owns_workdir = True
+        tls = write_tls_files(self.workdir / "tls")
+        self.ca_file = tls["ca_file"]
+        self.untrusted_ca_file = tls["untrusted_ca_file"]
+        self.cert_file = tls["cert_file"]
+        self.key_file = tls["key_file"]
+        self._write_aws_config()
+
+    def _set_ports(self, ports: dict) -> None:
+        self.ports = dict(ports)
+        self.endpoint_url = f"https://127.0.0.1:{ports['s3_https']}"
+        self.plain_http_endpoint_url = f"http://127.0.0.1:{ports['s3']}"
+
+    def _mon_addrs(self) -> str:
+        return f"[v2:127.0.0.1:{self.ports['mon']},v1:127.0.0.1:{self.ports['mon_v1']}]"
+
+    def _write_ceph_conf(self, fsid: str) -> None:
+        ceph = self.ceph_dir
+        settings = f"""\
+[global]
+fsid = {fsid}
+mon_host = {self._mon_addrs()}
+public_addr = 127.0.0.1
+# Loopback only, one node: no cephx inside the cluster (S3 credentials are checked by radosgw).
+auth_cluster_required = none
+auth_service_required = none
+auth_client_required = none
+run_dir = {ceph}/run
+admin_socket =
+log_file = {ceph}/log/$name.log
+pid_file =
+keyring = {ceph}/keyring
+# One OSD: pools of size 1, placement on that OSD alone, few placement groups.
+osd_pool_default_size = 1
+osd_pool_default_min_size = 1
+osd_pool_default_pg_num = 8
+osd_pool_default_pgp_num = 8
+mon_allow_pool_size_one = true
+mon_warn_on_pool_no_redundancy = false
+osd_crush_chooseleaf_type = 0
+# A shared test machine's disk may be fuller than a production mon accepts.
+mon_data_avail_warn = 1
+mon_data_avail_crit = 0
+# Each cluster change waits for one Paxos round: 1 s by default, and radosgw's start makes a dozen.
+paxos_propose_interval = 0.05
+paxos_min_wait = 0.01
+[mon]
+mon_data = {ceph}/mon
+[osd]
+osd_data = {ceph}/osd
+osd_objectstore = memstore
+# memstore keeps the objects in RAM; this is the size it reports, not memory taken up front.
+memstore_device_bytes = 8589934592
+[client]
+# Without cephx the clients must not ask for secure mode (radosgw loops on error -13 otherwise).
+ms_mon_client_mode = crc
+[client.rgw]
+rgw_frontends = beast endpoint=127.0.0.1:{self.ports['s3']} ssl_endpoint=127.0.0.1:{self.ports['s3_https']} \
+ssl_certificate={self.cert_file} ssl_private_key={self.key_file}
+# SSE-C is refused over plain HTTP (the default, kept on purpose).
+rgw_crypt_require_ssl = true
+rgw_thread_pool_size = 32
+rgw_enable_usage_log = false
+rgw_dynamic_resharding = false
+"""
+        self.ceph_conf.write_text(settings, encoding="utf-8")
+
+    def _ceph(self, *args, timeout: float | None = None) -> str:
+        """Run a Ceph command-line tool with our configuration; its output, or S3ServiceError."""
+        program, rest = args[0], args[1:]
+        command = [_rgw_program(program), "-c", str(self.ceph_conf), *rest]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=self.ceph_dir,
+                                    stdin=subprocess.DEVNULL, timeout=timeout or self.startup_timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise self._startup_failure(f"{program} {' '.join(rest[:3])} timed out after {exc.timeout:.0f} s") from exc
+        if result.returncode != 0:
+            raise self._startup_failure(f"{program} {' '.join(rest[:3])} failed with exit code {result.returncode}: "
+                                        f"{(result.stderr or result.stdout).strip()[-2000:]}")
+        return result.stdout
+
+    def _build_cluster(self) -> None:
+        """A new cluster: monmap, mon store, mon, OSD registered and formatted, OSD; then the S3 user."""
+        import uuid
+
+        shutil.rmtree(self.ceph_dir, ignore_errors=True)
+        for name in ("", "log", "run", "mon", "osd"):
+            (self.ceph_dir / name).mkdir(mode=0o700, parents=True, exist_ok=True)
+        fsid = str(uuid.uuid4())
+        self._write_ceph_conf(fsid)
+        monmap = str(self.ceph_dir / "monmap")
+        self._ceph("monmaptool", "--create", "--fsid", fsid, "--addv", "a", self._mon_addrs(), monmap)
+        self._ceph("ceph-mon", "--mkfs", "-i", "a", "--monmap", monmap)
+        self._spawn("mon", "ceph-mon", "-f", "-i", "a")
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            # The first command the mon answers registers OSD 0.
+            try:
+                osd_id = self._ceph("ceph", "--connect-timeout", "5", "osd", "create", timeout=10).strip()
+                break
+            except S3ServiceError:
+                self._check_daemons()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        if osd_id != "0":
+            raise self._startup_failure(f"the new cluster gave the OSD id {osd_id!r}, not 0")
+        self._ceph("ceph-osd", "-i", "0", "--mkfs")
+        self._spawn("osd", "ceph-osd", "-f", "-i", "0")
+        # radosgw-admin waits for the OSD, creates radosgw's pools and zone, then the user.
+        self._ceph("radosgw-admin", "user", "create", "--uid", "ssec-test", "--display-name", "ssec.s3 tests",
+                   "--access-key", self.access_key, "--secret-key", self.secret_key)
+
+    def _spawn(self, name: str, program: str, *args) -> None:
+        out = self.ceph_dir / "log" / f"{name}.out"
+        with open(out, "ab") as log:
+            log.write(f"\n=== s3service: starting {program} at {time.strftime('%H:%M:%S')} ===\n".encode())
+            log.flush()
+            proc = subprocess.Popen(  # pylint: disable=consider-using-with
+                [_rgw_program(program), "-c", str(self.ceph_conf), *args],
+                cwd=self.ceph_dir,
+                env=self._weed_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent_hook() if self.die_with_parent else None,  # pylint: disable=subprocess-popen-preexec-fn
+            )
+        self._procs[name] = proc
+        self.pids[name] = proc.pid
+        _RUNNING.add(self)
+        info = {"owner_pid": os.getpid(), "server_pids": list(self.pids.values()), "ports": self.ports}
+        (self.workdir / SERVICE_FILE).write_text(json.dumps(info), encoding="utf-8")
+
+    def _launch(self) -> None:
+        with open(self.log_file, "ab") as log:
+            self._log_offset = log.tell()
+        self._spawn("rgw", "radosgw", "-f", "-n", "client.rgw")
+        self.pid = self.pids["rgw"]
+        self._proc = self._procs["rgw"]
+
+    def _daemon_running(self, name: str) -> bool:
+        proc = self._procs.get(name)
+        if proc is not None:
+            return proc.poll() is None
+        pid = self.pids.get(name)
+        return pid is not None and pid_is_running(pid)
+
+    def _check_daemons(self) -> None:
+        for name, proc in self._procs.items():
+            if proc.poll() is not None:
+                raise self._startup_failure(f"{name} exited with code {proc.returncode} during startup")
+
+    def _startup_failure(self, reason: str) -> S3ServiceError:
+        message = [reason]
+        conflict = False
+        for name in ("mon", "osd", "rgw"):
+            out = self.ceph_dir / "log" / f"{name}.out"
+            text = _tail(out, 15) if out.exists() else ""
+            conflict = conflict or "Address already in use" in text or "address already in use" in text
+            if text.strip():
+                message += [f"--- last lines of {out} ---", text]
+        if self.log_file.exists():
+            message += [f"--- last lines of {self.log_file} ---", _tail(self.log_file, 20)]
+        return (PortConflictError if conflict else S3ServiceError)("\n".join(message))
+
+    def _port_conflict(self) -> bool:
+        text = self._log_since_launch() + _tail(self.ceph_dir / "log" / "rgw.out", 20)
+        return "ddress already in use" in text
+
+    def _wait_ready(self) -> None:
+        """Wait until radosgw answers over HTTPS, create the buckets, and write into each one."""
+        from botocore.config import Config
+
+        probe = self.client(config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+            connect_timeout=2,
+            read_timeout=10,
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ))
+        deadline = time.monotonic() + self.startup_timeout
+        pending = list(self.buckets)
+        last_error: Exception | None = None
+        while True:
+            self._check_daemons()
+            if self._port_conflict():
+                raise self._startup_failure("radosgw could not use the ports picked for it")
+            try:
+                while pending:
+                    existing = {bucket["Name"] for bucket in probe.list_buckets()["Buckets"]}
+                    if pending[0] not in existing:
+                        probe.create_bucket(Bucket=pending[0])
+                    key = ".s3service-ready"
+                    probe.put_object(Bucket=pending[0], Key=key, Body=b"ready")
+                    probe.delete_object(Bucket=pending[0], Key=key)
+                    pending.pop(0)
+                return
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                last_error = exc
+            if time.monotonic() > deadline:
+                raise self._startup_failure(
+                    f"S3 not ready at {self.endpoint_url} after {self.startup_timeout:.0f} s; last error: {last_error!r}")
+            time.sleep(0.2)
+
+    def _stop_daemon(self, name: str, graceful: bool) -> None:
+        pid = self.pids.get(name)
+        if pid is None:
+            return
+        proc = self._procs.get(name)
+        self._proc, self.pid = proc, pid  # _wait_exit and _signal_group work on these
+        if graceful:
+            self._signal_group(signal.SIGTERM)
+            if not self._wait_exit(RGW_STOP_TIMEOUT if name == "rgw" else STOP_TIMEOUT):
+                self._signal_group(signal.SIGKILL)
+        else:
+            self._signal_group(signal.SIGKILL)
+        if not self._wait_exit(STOP_TIMEOUT):
+            raise S3ServiceError(f"{name} (pid {pid}) did not exit after SIGKILL")
+        self._procs.pop(name, None)
+        self.pids.pop(name, None)
+
+    def _terminate(self, graceful: bool) -> None:
+        """End radosgw only."""
+        try:
+            self._stop_daemon("rgw", graceful)
+        finally:
+            self.pid = None
+            self._proc = None
+            if not self.pids:
+                _RUNNING.discard(self)
+
+    def _terminate_all(self) -> None:
+        """End radosgw, then the OSD (memstore: nothing to save), then the mon."""
+        try:
+            self._terminate(graceful=True)
+            self._stop_daemon("osd", graceful=False)
+            self._stop_daemon("mon", graceful=True)
+        finally:
+            self.pid = None
+            self._proc = None
+            _RUNNING.discard(self)
+
+
+def backend_class(backend: str):
+    """The service class of a backend name."""
+    classes = {"seaweedfs": S3Service, "rgw": RgwService}
+    if backend not in classes:
+        raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    return classes[backend]
+
+
 def remove_stale_sockets(ports: dict, workdir: Path | None = None) -> None:
     """Remove the unix sockets of a weed that is no longer running.
 
@@ -864,7 +1419,8 @@ def sweep_stale_workdirs() -> list:
             info = json.loads((workdir / SERVICE_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # being created, or not ours
-        if pid_is_running(info["owner_pid"]) or pid_is_running(info["weed_pid"]):
+        pids = [info["owner_pid"]] + info.get("server_pids", [info.get("weed_pid")])
+        if any(pid and pid_is_running(pid) for pid in pids):
             continue
         remove_stale_sockets(info["ports"], workdir)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -935,12 +1491,13 @@ def cmd_run(args) -> int:
         # Fail before paying for a weed start; 127 like a shell.
         _log(f"command not found: {command[0]}")
         return 127
-    service = S3Service(buckets=args.buckets, startup_timeout=args.timeout)
+    service = S3Service(buckets=args.buckets, startup_timeout=args.timeout, backend=args.backend)
     proc = None
     started = time.monotonic()
     try:
         service.start()
-        _log(f"ready in {time.monotonic() - started:.1f} s at {service.endpoint_url} (weed pid {service.pid})")
+        _log(f"{service.backend} ready in {time.monotonic() - started:.1f} s at {service.endpoint_url} "
+             f"(server pid {service.pid})")
         if args.config:
             service.write_integration_config(args.config)
         try:
@@ -981,7 +1538,8 @@ def cmd_start(args) -> int:
     if state_dir.exists() and any(state_dir.iterdir()):
         raise SystemExit(f"s3service start: {state_dir} is not empty")
     created = not state_dir.exists()
-    service = S3Service(workdir=state_dir, buckets=args.buckets, startup_timeout=args.timeout, die_with_parent=False)
+    service = S3Service(workdir=state_dir, buckets=args.buckets, startup_timeout=args.timeout, die_with_parent=False,
+                        backend=args.backend)
     # The CLI made the dir: 'stop' removes it entirely, as for a temp dir.
     service._owns_workdir = created  # pylint: disable=protected-access
     started = time.monotonic()
@@ -997,7 +1555,8 @@ def cmd_start(args) -> int:
         with _signals_ignored():
             service.stop()
         raise
-    _log(f"ready in {time.monotonic() - started:.1f} s at {service.endpoint_url} (weed pid {service.pid})")
+    _log(f"{service.backend} ready in {time.monotonic() - started:.1f} s at {service.endpoint_url} "
+         f"(server pid {service.pid})")
     # Shell-friendly: eval "$(python s3service.py start --state-dir DIR)"
     for key, value in service.env().items():
         print(f"export {key}={shlex.quote(value)}")
@@ -1020,13 +1579,30 @@ def cmd_stop(args) -> int:
             Path(state["config"]).unlink(missing_ok=True)
         if not state["owns_workdir"]:
             # Leave the directory the caller gave us, but empty it of our files.
-            for name in ("tls", "data", "config", "weed.log", "s3-identities.json", SERVICE_FILE, "s3.sock", "filer.sock"):
+            for name in ("tls", "data", "config", "weed.log", "s3-identities.json", SERVICE_FILE, "s3.sock", "filer.sock",
+                         "aws-config", "ceph"):
                 target = state_dir / name
                 if target.is_dir():
                     shutil.rmtree(target, ignore_errors=True)
                 else:
                     target.unlink(missing_ok=True)
     _log(f"stopped in {time.monotonic() - stopping:.1f} s")
+    return 0
+
+
+# Exit code of 'ensure' when the backend cannot be had here (a caller may skip it, CI must not).
+EXIT_UNAVAILABLE = 3
+
+
+def cmd_ensure(args) -> int:
+    started = time.monotonic()
+    try:
+        ensure_backend(args.backend)
+    except BackendUnavailable as exc:
+        _log(f"{args.backend} unavailable: {exc}")
+        return EXIT_UNAVAILABLE
+    version = ceph_version() if args.backend == "rgw" else "seaweedfs"
+    _log(f"{args.backend} is available ({version}; checked in {time.monotonic() - started:.1f} s)")
     return 0
 
 
@@ -1037,11 +1613,16 @@ def _parse_buckets(text: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s3service.py",
-        description="Run SeaweedFS as an HTTPS S3 service for the ssec.s3 tests.",
+        description="Run SeaweedFS or Ceph RGW as an HTTPS S3 service for the ssec.s3 tests.",
     )
     sub = parser.add_subparsers(dest="action", required=True)
 
+    def backend(p):
+        p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                       help="the S3 server: SeaweedFS or Ceph RGW (default: %(default)s)")
+
     def common(p):
+        backend(p)
         p.add_argument("--config", help="write integration_config.yml-style YAML here")
         p.add_argument("--buckets", type=_parse_buckets, default=list(DEFAULT_BUCKETS),
                        help="comma-separated bucket names (default: %(default)s)")
@@ -1062,6 +1643,11 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("--state-dir", required=True)
     stop.add_argument("--remove-config", action="store_true", help="also delete the --config file written by start")
     stop.set_defaults(func=cmd_stop)
+
+    ensure = sub.add_parser("ensure", help="make sure the backend's server is installed (apt-get for rgw when root); "
+                            f"exit {EXIT_UNAVAILABLE} when it cannot be had here")
+    backend(ensure)
+    ensure.set_defaults(func=cmd_ensure)
     return parser
 
 
