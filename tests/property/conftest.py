@@ -42,7 +42,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
 # s3service.py lives in tests/support, which is not a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
-from s3service import S3Service  # noqa: E402  pylint: disable=wrong-import-position
+from s3service import BACKENDS, DEFAULT_BACKEND, BackendUnavailable, S3Service  # noqa: E402  pylint: disable=wrong-import-position
 
 EXAMPLES_DIR = Path(os.environ.get("SSEC_HYPOTHESIS_DB") or Path(__file__).resolve().parent / "examples")
 PROFILE = os.environ.get("SSEC_HYPOTHESIS_PROFILE", "ci")
@@ -183,15 +183,50 @@ class Service:
         return self.s3.head_object(Bucket=self.bucket, Key=name, **key.sse)
 
 
-def _backends():
-    return ["seaweedfs"]
+def selected_backends():
+    """The backends named by SSEC_BACKENDS (comma-separated, or ``all``, the default), in BACKENDS order."""
+    text = os.environ.get("SSEC_BACKENDS", "all").strip() or "all"
+    names = set(BACKENDS) if text == "all" else {name.strip() for name in text.split(",") if name.strip()}
+    if names - set(BACKENDS):
+        raise pytest.UsageError("SSEC_BACKENDS: unknown backend(s) %s" % ", ".join(sorted(names - set(BACKENDS))))
+    return [name for name in BACKENDS if name in names]
 
 
-@pytest.fixture(scope="session", params=_backends())
-def service(request):
-    """One started service per backend for the whole session; every example works under its own prefix."""
-    with S3Service() as started:
-        yield Service(started, request.param)
+@pytest.fixture(scope="session")
+def services():
+    """backend -> Service, each started on first use and stopped at the end of the session."""
+    started, unavailable = {}, {}
+
+    def get(backend):
+        if backend not in started and backend not in unavailable:
+            server = S3Service(backend=backend)
+            try:
+                server.start()
+                started[backend] = Service(server, backend)
+            except BackendUnavailable as exc:
+                unavailable[backend] = str(exc)
+        if backend in unavailable:
+            message = "the %s backend is not available here: %s" % (backend, unavailable[backend])
+            if os.environ.get("CI") == "true":
+                pytest.fail(message + " (CI=true: a missing backend is a failure)", pytrace=False)
+            pytest.skip(message)
+        return started[backend]
+
+    yield get
+    for started_service in started.values():
+        started_service.service.stop()
+
+
+@pytest.fixture(scope="session")
+def service(services):
+    """SeaweedFS, for the properties that run on one backend; every example works under its own prefix."""
+    return services(DEFAULT_BACKEND)
+
+
+@pytest.fixture(scope="session", params=selected_backends())
+def backend_service(request, services):
+    """Each selected backend in turn (SSEC_BACKENDS), for the properties that must hold on every server."""
+    return services(request.param)
 
 
 class Key:

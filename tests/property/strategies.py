@@ -97,9 +97,12 @@ def trees(draw, segment=TREE_SEGMENT, loops=False):
             continue
         kinds = ["broken"] + (["loop"] if loops else []) + (["file"] if files else []) + (["dir"] if parents else [])
         kind = draw(st.sampled_from(kinds))
-        target = {"file": lambda: draw(st.sampled_from(sorted(files))),
-                  "dir": lambda: draw(st.sampled_from(sorted(parents))),
-                  "broken": lambda: ("does-not-exist",), "loop": lambda: path}[kind]()
+        if kind == "file":
+            target = draw(st.sampled_from(sorted(files)))
+        elif kind == "dir":
+            target = draw(st.sampled_from(sorted(parents)))
+        else:
+            target = path if kind == "loop" else ("does-not-exist",)
         link_map[path] = (kind, target)
         used.add(path)
     return {"files": files, "dirs": dirs, "links": link_map}
