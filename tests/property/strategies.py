@@ -165,3 +165,25 @@ def key_inputs(draw):
     if draw(st.booleans()):
         return "text", text
     return "file", text.encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def remote_trees(draw, hostile=False):
+    """Object names (relative to a prefix) -> bytes, as other tools may have written them: with ``hostile``,
+    also an object shadowing a "directory" (``a`` and ``a/b``), repeated, leading and trailing ``/``, ``.``
+    and ``..`` parts, backslashes and control characters."""
+    # Lone surrogates cannot be sent to S3 at all: the name property covers them.
+    utf8 = HOSTILE_TREE_SEGMENT.filter(lambda text: not any(0xD800 <= ord(char) <= 0xDFFF for char in text))
+    segment = st.one_of(TREE_SEGMENT, utf8) if hostile else TREE_SEGMENT
+    names = draw(st.lists(st.lists(segment, min_size=1, max_size=3).map("/".join), min_size=1, max_size=6, unique=True))
+    if hostile:
+        for _ in range(draw(st.integers(1, 3))):
+            base = draw(st.sampled_from(names))
+            names.append(draw(st.sampled_from([
+                base + "/child", base.rsplit("/", 1)[0] if "/" in base else base + "-x",
+                base.replace("/", "//", 1) if "/" in base else "//" + base, "./" + base, base + "/../up",
+                base + "/", "dir/./" + base, base + "\\x"])))
+    else:
+        # Without shadowing: no name is a "directory" of another.
+        names = [name for name in names if not any(other.startswith(name + "/") for other in names)]
+    return {name: draw(st.binary(max_size=200)) for name in names}

@@ -17,6 +17,12 @@ and looping links), under a prefix of its own:
 - push with ``delete: true`` after files were removed and one added deletes exactly the objects of the
   removed files, and nothing outside the prefix (a sibling prefix, the prefix's name without ``/``);
 - pull with ``delete: true`` after objects were removed with boto3 deletes exactly their local files.
+
+And for objects written by another client (boto3) under a prefix, including names no local file can have
+(an object shadowing a "directory", ``.`` and ``..`` parts, repeated slashes): pull writes exactly the
+objects it reports as downloaded, byte for byte, and nothing else (not outside its directory either); it
+reports every other object (but folder markers ending in ``/``, which are ignored) as skipped or failed, with
+a reason; the plain trees are downloaded whole; a rerun changes nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from pathlib import Path
 from conftest import budget, run_module
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import HOSTILE_TREE_SEGMENT, TREE_SEGMENT, trees
+from strategies import HOSTILE_TREE_SEGMENT, TREE_SEGMENT, remote_trees, trees
 
 COUNT_NAMES = ("uploaded", "downloaded", "unchanged", "deleted", "skipped", "failed", "bytes_transferred")
 
@@ -108,7 +114,7 @@ class Runner:
         self.prefix = prefix
         self.task = dict(service.connection(), bucket=service.bucket, prefix=prefix, sse_customer_key=key.b64)
 
-    def sync(self, mode, path, **options):
+    def sync(self, mode, path, may_fail=False, **options):
         """Check mode, then the real run; the first must predict the second and write nothing."""
         args = dict(self.task, mode=mode, path=str(path), **options)
         # The prefix's name without "/" also lists the sibling prefix and the bare name.
@@ -118,8 +124,10 @@ class Runner:
         assert self.service.listing(self.prefix[:-1]) == remote_before, "check mode changed the bucket: %r" % check
         assert (snapshot(path) if path.exists() else None) == local_before, "check mode changed %s" % path
         real = run_module("sync", args)
-        assert not real.get("failed"), real.get("msg")
-        assert not check.get("failed"), check.get("msg")
+        if not may_fail:
+            assert not real.get("failed"), real.get("msg")
+            assert not check.get("failed"), check.get("msg")
+        assert "counts" in real and "counts" in check, "a run without counts: %s / %s" % (check.get("msg"), real.get("msg"))
         assert (check["changed"], counts(check)) == (real["changed"], counts(real)), (
             "check mode predicted changed=%s %r, the real run did changed=%s %r"
             % (check["changed"], counts(check), real["changed"], counts(real)))
@@ -209,3 +217,43 @@ def test_sync_push_pull_round_trip(service, key, tmp_path_factory, tree, data):
 @given(tree=trees(segment=st.one_of(TREE_SEGMENT, HOSTILE_TREE_SEGMENT), loops=True), data=st.data())
 def test_sync_hostile_names_are_uploaded_exactly_or_skipped(service, key, tmp_path_factory, tree, data):
     check_push_pull(service, key, tmp_path_factory.mktemp("sync"), tree, _subset(data), strict_accept=False)
+
+
+def check_pull_remote_tree(service, key, tmp_path, objects, strict_accept):
+    prefix = service.new_prefix()
+    for name, data in objects.items():
+        service.s3.put_object(Bucket=service.bucket, Key=prefix + name, Body=data, **key.sse)
+    runner = Runner(service, key, prefix)
+    # The truth is the listing: a server may have stored a name otherwise than it was sent.
+    stored = {name[len(prefix):]: service.get(name, key) for name in service.listing(prefix)}
+    files = {name: data for name, data in stored.items() if not name.endswith("/")}
+    pulled = tmp_path / "pulled"
+
+    result = runner.sync("pull", pulled, may_fail=True)
+    downloaded = set(result["downloaded"])
+    reported = {entry["name"]: entry.get("reason") or entry.get("error")
+                for entry in result["skipped_entries"] + result["failed_entries"]}
+    assert all(reported.values()), "an entry reported without a reason: %r" % reported
+    assert downloaded | set(reported) == set(files), (
+        "objects neither downloaded nor reported: %r; reported but not objects: %r"
+        % (sorted(set(files) - downloaded - set(reported)), sorted(downloaded | set(reported) - set(files))))
+    assert local_files(pulled) == {name: files[name] for name in downloaded}, (
+        "the directory does not hold exactly the downloaded objects: %r" % sorted(local_files(pulled)))
+    assert sorted(os.listdir(tmp_path)) == ["pulled"], "pull wrote outside its directory: %r" % os.listdir(tmp_path)
+    if strict_accept:
+        assert not result.get("failed") and downloaded == set(files), reported
+    rerun = runner.sync("pull", pulled, may_fail=True)
+    assert rerun["changed"] is False and rerun["counts"]["downloaded"] == 0, (
+        "a rerun changed something: %s" % rerun.get("msg"))
+
+
+@budget(0.5)
+@given(objects=remote_trees())
+def test_sync_pull_of_objects_written_by_others(service, key, tmp_path_factory, objects):
+    check_pull_remote_tree(service, key, tmp_path_factory.mktemp("pull"), objects, strict_accept=True)
+
+
+@budget(0.5)
+@given(objects=remote_trees(hostile=True))
+def test_sync_pull_of_names_no_file_can_have(service, key, tmp_path_factory, objects):
+    check_pull_remote_tree(service, key, tmp_path_factory.mktemp("pull"), objects, strict_accept=False)
