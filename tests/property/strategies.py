@@ -116,10 +116,13 @@ plain_metadata = st.dictionaries(
     st.text(_TOKEN, min_size=1, max_size=12).filter(lambda name: name != "ssec-sha256"),
     st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=1, max_size=30),
     max_size=4)
-# Everything else a user may write: case, '_', '.', spaces, empty values, unicode, control characters.
+# Everything else a user may write: case, '_', '.', spaces at the ends, empty values, unicode, control
+# characters (each branch of one_of is drawn as often as the others: half the names are plausible).
 hostile_metadata = st.dictionaries(
-    st.text(st.one_of(st.sampled_from(_TOKEN + "ABZ_. :/é\t"), NAME_CHARACTERS), min_size=0, max_size=12),
-    st.one_of(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=30),
+    st.one_of(st.text(_TOKEN + "ABZ_.", min_size=1, max_size=8),
+              st.text(st.one_of(st.sampled_from(_TOKEN + "ABZ_. :/é\t"), NAME_CHARACTERS), max_size=12)),
+    st.one_of(st.sampled_from(["", " ", " x", "x ", "a  b", "\t", "x\ty", "é", "=?utf-8?b?w6k=?=", "a,b", "\"q\""]),
+              st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=30),
               st.text(st.one_of(NAME_CHARACTERS, HOSTILE_CHARACTERS), max_size=10)),
     min_size=1, max_size=4)
 plain_content_types = st.one_of(st.none(), st.sampled_from(["text/plain", "application/json", "image/png",
