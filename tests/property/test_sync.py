@@ -31,6 +31,7 @@ import os
 import stat
 from pathlib import Path
 
+from botocore.exceptions import ClientError
 from conftest import budget, run_module
 from hypothesis import given
 from hypothesis import strategies as st
@@ -222,7 +223,10 @@ def test_sync_hostile_names_are_uploaded_exactly_or_skipped(service, key, tmp_pa
 def check_pull_remote_tree(service, key, tmp_path, objects, strict_accept):
     prefix = service.new_prefix()
     for name, data in objects.items():
-        service.s3.put_object(Bucket=service.bucket, Key=prefix + name, Body=data, **key.sse)
+        try:
+            service.s3.put_object(Bucket=service.bucket, Key=prefix + name, Body=data, **key.sse)
+        except ClientError:
+            pass  # a name this server cannot hold next to the others (SeaweedFS: "a/" beside "a", "./a")
     runner = Runner(service, key, prefix)
     # The truth is the listing: a server may have stored a name otherwise than it was sent.
     stored = {name[len(prefix):]: service.get(name, key) for name in service.listing(prefix)}
