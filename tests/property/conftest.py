@@ -59,7 +59,7 @@ _NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 # Hypothesis reads no database when the seed is fixed, so CI makes two passes (scripts/test property):
 # "replay" runs only the saved examples, "ci" only generated ones, from a seed derived from each test.
 settings.register_profile(
-    "ci", derandomize=True, max_examples=int(os.environ.get("SSEC_HYPOTHESIS_EXAMPLES", "12")),
+    "ci", derandomize=True, max_examples=int(os.environ.get("SSEC_HYPOTHESIS_EXAMPLES", "10")),
     phases=_NO_SHRINK, **_COMMON)
 settings.register_profile(
     "replay", database=ReadOnlyDatabase(DirectoryBasedExampleDatabase(str(EXAMPLES_DIR))),

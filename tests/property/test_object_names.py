@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from conftest import run_module
+from conftest import budget, run_module
 from hypothesis import given
 from strategies import contents, hostile_names, plain_names
 
@@ -64,6 +64,7 @@ def check_name_round_trip(service, counter, key, tmp_path, name, data):
     assert service.listing(prefix) == listed, "a rerun that changed nothing rewrote the object"
 
 
+@budget(0.75)
 @given(name=plain_names, data=contents)
 def test_plain_names_round_trip(backend_service, counter, key, tmp_path, name, data):
     check_name_round_trip(backend_service, counter, key, tmp_path, name, data)
