@@ -7,12 +7,12 @@ Hypothesis profiles (environment variable ``SSEC_HYPOTHESIS_PROFILE``):
 
 - ``ci`` (default): a fixed seed (derived from each test) and a bounded number of examples per property,
   so that the stage is repeatable and fits its time budget.
-- ``replay``: only the examples saved in the example database (``tests/property/examples``, committed),
+- ``replay``: only the examples saved in the example database (``tests/property/examples.json``, committed),
   read-only. Hypothesis ignores the database when the seed is fixed, so ``scripts/test property`` runs
   this pass first, then ``ci``.
 - ``explore``: a random seed and many more examples, for a long local run; failing examples are saved
   in the example database (``SSEC_HYPOTHESIS_DB``, which ``scripts/test property`` points at the
-  repository's ``tests/property/examples``): commit them, and every later CI run replays them.
+  repository's ``tests/property/examples.json``): commit them, and every later CI run replays them.
 
 ``SSEC_HYPOTHESIS_EXAMPLES`` overrides the number of examples of either profile.
 
@@ -37,15 +37,59 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
-from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
+from hypothesis.database import ExampleDatabase, ReadOnlyDatabase
 
 # s3service.py lives in tests/support, which is not a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
 from s3service import BACKENDS, DEFAULT_BACKEND, BackendUnavailable, S3Service  # noqa: E402  pylint: disable=wrong-import-position
 
-EXAMPLES_DIR = Path(os.environ.get("SSEC_HYPOTHESIS_DB") or Path(__file__).resolve().parent / "examples")
+EXAMPLES_FILE = Path(os.environ.get("SSEC_HYPOTHESIS_DB") or Path(__file__).resolve().parent / "examples.json")
 PROFILE = os.environ.get("SSEC_HYPOTHESIS_PROFILE", "ci")
+
+
+class JsonExampleDatabase(ExampleDatabase):
+    """Hypothesis's saved examples in one JSON file: text that sanity accepts and a review can read.
+
+    Keys (a digest of each test's source, plus its node id when parametrized) and values (choice
+    sequences) are bytes: stored as hex and base64, sorted, so that saving the same example twice changes
+    nothing.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+
+    def _load(self):
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return {bytes.fromhex(key): {base64.b64decode(value) for value in values} for key, values in data.items()}
+
+    def _store(self, entries):
+        data = {key.hex(): sorted(base64.b64encode(value).decode() for value in values)
+                for key, values in sorted(entries.items()) if values}
+        temp = self.path.with_suffix(".tmp")
+        temp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(temp, self.path)
+
+    def fetch(self, key):
+        yield from sorted(self._load().get(key, ()))
+
+    def save(self, key, value):
+        entries = self._load()
+        if value not in entries.setdefault(key, set()):
+            entries[key].add(value)
+            self._store(entries)
+
+    def delete(self, key, value):
+        entries = self._load()
+        if value in entries.get(key, ()):
+            entries[key].discard(value)
+            self._store(entries)
+
+
 # Each module call talks to a server on loopback: never fail an example on time alone.
 _COMMON = {
     "deadline": None,
@@ -62,11 +106,11 @@ settings.register_profile(
     "ci", derandomize=True, max_examples=int(os.environ.get("SSEC_HYPOTHESIS_EXAMPLES", "10")),
     phases=_NO_SHRINK, **_COMMON)
 settings.register_profile(
-    "replay", database=ReadOnlyDatabase(DirectoryBasedExampleDatabase(str(EXAMPLES_DIR))),
+    "replay", database=ReadOnlyDatabase(JsonExampleDatabase(EXAMPLES_FILE)),
     phases=[Phase.explicit, Phase.reuse], **_COMMON)
 settings.register_profile(
     "explore", max_examples=int(os.environ.get("SSEC_HYPOTHESIS_EXAMPLES", "300")),
-    database=DirectoryBasedExampleDatabase(str(EXAMPLES_DIR)), **_COMMON)
+    database=JsonExampleDatabase(EXAMPLES_FILE), **_COMMON)
 settings.load_profile(PROFILE)
 
 
@@ -77,7 +121,7 @@ def budget(factor):
 
 def pytest_report_header(config):  # pylint: disable=unused-argument
     return "ssec.s3 property profile: %s (examples per property: %d, database: %s)" % (
-        PROFILE, settings.default.max_examples, EXAMPLES_DIR)
+        PROFILE, settings.default.max_examples, EXAMPLES_FILE)
 
 
 # Properties that fail today only because of a known bug, with the bug. The marks are applied here, not on

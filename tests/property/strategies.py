@@ -33,7 +33,7 @@ def hostile_names(draw):
     """A plain name with what servers rewrite put in: repeated or trailing slashes, backslashes, '.' and '..'
     segments, control characters, lone surrogates (not UTF-8), or a length past S3's 1024 bytes."""
     segments = draw(st.lists(PLAIN_SEGMENT, min_size=1, max_size=4))
-    for _ in range(draw(st.integers(1, 3))):
+    for _insertion in range(draw(st.integers(1, 3))):
         where = draw(st.integers(0, len(segments)))
         segments.insert(where, draw(st.one_of(
             st.sampled_from(["", ".", "..", "\\", "a\\b", ".hidden", "..."]),
@@ -125,8 +125,8 @@ hostile_metadata = st.dictionaries(
               st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=30),
               st.text(st.one_of(NAME_CHARACTERS, HOSTILE_CHARACTERS), max_size=10)),
     min_size=1, max_size=4)
-plain_content_types = st.one_of(st.none(), st.sampled_from(["text/plain", "application/json", "image/png",
-                                                             "text/html; charset=utf-8", "application/x-tar"]))
+plain_content_types = st.one_of(
+    st.none(), st.sampled_from(["text/plain", "application/json", "image/png", "text/html; charset=utf-8", "application/x-tar"]))
 hostile_content_types = st.one_of(plain_content_types, st.text(max_size=20),
                                   st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=40))
 
@@ -180,7 +180,7 @@ def remote_trees(draw, hostile=False):
     segment = st.one_of(TREE_SEGMENT, utf8) if hostile else TREE_SEGMENT
     names = draw(st.lists(st.lists(segment, min_size=1, max_size=3).map("/".join), min_size=1, max_size=6, unique=True))
     if hostile:
-        for _ in range(draw(st.integers(1, 3))):
+        for _extra in range(draw(st.integers(1, 3))):
             base = draw(st.sampled_from(names))
             names.append(draw(st.sampled_from([
                 base + "/child", base.rsplit("/", 1)[0] if "/" in base else base + "-x",
