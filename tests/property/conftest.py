@@ -14,7 +14,8 @@ Hypothesis profiles (environment variable ``SSEC_HYPOTHESIS_PROFILE``):
   in the example database (``SSEC_HYPOTHESIS_DB``, which ``scripts/test property`` points at the
   repository's ``tests/property/examples.json``): commit them, and every later CI run replays them.
 
-``SSEC_HYPOTHESIS_EXAMPLES`` overrides the number of examples of either profile.
+``SSEC_HYPOTHESIS_EXAMPLES`` overrides the number of examples of either profile. Saved examples are keyed by
+the test's source: after editing a test, ``prune_examples.py`` drops those no test reads any more.
 
 The modules run in this process, with real AnsibleModule arguments (``module_run``); every result is
 checked with boto3 and the file system, not with the module's return values alone.
