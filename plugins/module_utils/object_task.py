@@ -69,6 +69,24 @@ def wanted_metadata(metadata):
     return wanted
 
 
+def check_content_type(value):
+    """Refuse, before any request, a content type a server would store as another value (HTTP header rules):
+    every run would then report a change."""
+    if value is None:
+        return
+    if value == "":
+        raise SsecError("content_type is empty, and servers store a default instead: the object would never match "
+                        "the task. Give a media type such as text/plain, or omit content_type to have one guessed "
+                        "from the name of src.")
+    if not all(" " <= character <= "~" for character in value):
+        raise SsecError("content_type %r holds characters other than printable ASCII: it travels as an HTTP header, "
+                        "and servers change or refuse such values. Give a media type such as "
+                        "'text/plain; charset=utf-8'." % value)
+    if value != value.strip(" "):
+        raise SsecError("content_type %r begins or ends with spaces, which servers remove (HTTP header values): the "
+                        "object would never match the task. Remove them (the trim filter does)." % value)
+
+
 def _source(params):
     if params["src"] is not None:
         path = params["src"]
@@ -155,6 +173,7 @@ def ensure_object(module) -> dict:
     present = params["state"] == "present"
     key = module.customer_key(required=present)
     metadata = wanted_metadata(params["metadata"])
+    check_content_type(params["content_type"])
     source = _source(params) if present else None  # a bad src fails before any request
     client = module.client(max_pool_connections=params["concurrency"] + 2)
     remote = remote_state.inspect(client, params["bucket"], params["object"], key)

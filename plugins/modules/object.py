@@ -75,6 +75,8 @@ options:
   content_type:
     description:
       - MIME type of the object. When omitted, it is guessed from the name of O(src), and not compared on reruns.
+      - Printable ASCII without spaces at either end, and not empty; other values are refused before any request,
+        since servers would store another value (HTTP header rules) and every run would report a change.
     type: str
   storage_class:
     description: Storage class, for example V(STANDARD), V(ONEZONE_IA) or V(GLACIER). When omitted, the bucket's default.

@@ -129,18 +129,6 @@ def pytest_report_header(config):  # pylint: disable=unused-argument
 # the tests: Hypothesis keys saved examples by the test's source, which removing a decorator would change.
 # Remove an entry once the fix is merged (strict=False: the property may pass before that).
 KNOWN_BUGS = {
-    "test_hostile_names_round_trip_or_are_refused_up_front":
-        "names the server rewrites ('//', '\\', trailing '/', '.' and '..' parts) or that are not UTF-8 are "
-        "accepted, and the object lands under another name (fixed on branch h-sync)",
-    "test_sync_hostile_names_are_uploaded_exactly_or_skipped":
-        "sync: a symbolic link loop fails the task instead of being skipped; names the server rewrites "
-        "('\\', control characters) and names that are not UTF-8 (fixed on branch h-sync)",
-    "test_any_metadata_round_trips_or_is_refused_up_front":
-        "metadata values the server normalizes are accepted: spaces at the ends are stripped, an empty value is "
-        "dropped, and every rerun reports changed (fixed on branch h-object)",
-    "test_sync_pull_of_names_no_file_can_have":
-        "sync pull: an object shadowing a directory ('a' and 'a/b') and names the server rewrites; check mode "
-        "predicts both downloads, the real run fails one (fixed on branch h-sync)",
 }
 
 

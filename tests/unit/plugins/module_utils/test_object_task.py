@@ -43,6 +43,24 @@ def test_metadata_a_server_would_normalize_is_refused_with_the_fix(metadata, fra
         assert fragment in caught.value.message
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "text/plain; charset=utf-8", "application/x-tar", None])
+def test_content_types_every_server_keeps_are_accepted(content_type):
+    object_task.check_content_type(content_type)
+
+
+@pytest.mark.parametrize("content_type, fragment", [
+    ("", "content_type is empty"),
+    (" text/plain", "begins or ends with spaces"),
+    ("text/plain ", "begins or ends with spaces"),
+    ("\u00e9", "other than printable ASCII"),
+    ("text/plain\tx", "other than printable ASCII"),
+])
+def test_a_content_type_a_server_would_change_is_refused(content_type, fragment):
+    with pytest.raises(SsecError) as caught:
+        object_task.check_content_type(content_type)
+    assert fragment in caught.value.message
+
+
 # ---- dest of a download ------------------------------------------------------------------------------
 
 def test_a_fifo_dest_is_refused_without_opening_it(tmp_path):
