@@ -33,58 +33,22 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from listener import ConnectionCounter
 from playbook import Key, collections_path, run_tasks
 
 # --------------------------------------------------------------------------
 # The context the cases are built from
 # --------------------------------------------------------------------------
-
-
-class PlainListener:
-    """A plain TCP socket on loopback that counts the connections it accepts (and closes them at once)."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, _addr = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
 
 
 class Context:
@@ -101,8 +65,8 @@ class Context:
             directory.mkdir(parents=True)
         self.key = Key(self.keys_dir / "good.key")
         self.other = Key(self.keys_dir / "other.key")
-        self.http = PlainListener()  # must see no connection at all
-        self.http_control = PlainListener()  # reached by the allow_plain_http control task
+        self.http = ConnectionCounter()  # must see no connection at all
+        self.http_control = ConnectionCounter()  # reached by the allow_plain_http control task
 
     # -- key option sets (paths only, or the lookup: the playbook text holds no key) --
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import stat
 import threading
 import time
@@ -29,6 +28,7 @@ import uuid
 
 import pytest
 
+from listener import ConnectionCounter
 from playbook import Key, open_multipart_uploads, run_tasks
 
 MIB = 1024 * 1024
@@ -36,37 +36,6 @@ DIGEST = "ssec-sha256"
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------
-
-
-class PlainListener:
-    """A TCP socket on loopback that counts the connections it accepts (and closes them at once)."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.url = "http://127.0.0.1:%d/" % self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, _addr = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
 
 
 def unseal(key: Key, token: str) -> str:
@@ -136,7 +105,7 @@ def _config_files(url, service):
 
 
 def test_plain_http_from_the_aws_config_file_never_connects(s3service, tmp_path, key):
-    listener, control = PlainListener(), PlainListener()
+    listener, control = ConnectionCounter(), ConnectionCounter()
     bucket = s3service.buckets[0]
     try:
         tasks = []

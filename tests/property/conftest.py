@@ -30,9 +30,7 @@ import importlib
 import io
 import json
 import os
-import socket
 import sys
-import threading
 import uuid
 from pathlib import Path
 
@@ -43,6 +41,7 @@ from hypothesis.database import ExampleDatabase, ReadOnlyDatabase
 # s3service.py lives in tests/support, which is not a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
+from listener import ConnectionCounter  # noqa: E402  pylint: disable=wrong-import-position
 from s3service import BACKENDS, DEFAULT_BACKEND, BackendUnavailable, S3Service  # noqa: E402  pylint: disable=wrong-import-position
 
 EXAMPLES_FILE = Path(os.environ.get("SSEC_HYPOTHESIS_DB") or Path(__file__).resolve().parent / "examples.json")
@@ -294,42 +293,9 @@ def key_material_forms(raw):
     return forms
 
 
-class ConnectionCounter:
-    """A TCP socket on loopback that counts the connections it accepts and closes them at once.
-
-    A module pointed at it shows whether it refused its input before any request: zero connections.
-    """
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.url = "https://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, _addr = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
 @pytest.fixture(scope="session")
 def counter():
-    listener = ConnectionCounter()
+    # https: an input the module does not refuse up front fails the TLS handshake, never the test run.
+    listener = ConnectionCounter("https")
     yield listener
     listener.close()

@@ -1068,16 +1068,9 @@ class RgwService(S3Service):
 
     def restart(self, graceful: bool = True) -> "S3Service":
         """Stop radosgw if it runs, then start it again on the same ports (the objects are kept)."""
-        if not self.ports or not self.workdir or not self._daemon_running("osd"):
-            raise S3ServiceError("restart() needs a service that was started before and still has its cluster")
-        self._terminate(graceful=graceful)
-        try:
-            self._launch()
-            self._wait_ready()
-        except BaseException:
-            self._terminate(graceful=False)
-            raise
-        return self
+        if self.workdir and not self._daemon_running("osd"):
+            raise S3ServiceError("restart() needs a service that still has its cluster (its OSD is gone)")
+        return super().restart(graceful)
 
     def is_running(self) -> bool:
         return self._daemon_running("rgw")

@@ -16,11 +16,8 @@ import datetime
 import hashlib
 import io
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.response import StreamingBody
-from botocore.stub import Stubber
 
 from ansible_collections.ssec.s3.plugins.module_utils import digest, rekey_task
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
@@ -191,14 +188,6 @@ def test_rotation_diff_shows_fingerprints_only(assert_no_key_material):
 
 
 # ---- the request shape, at the API boundary --------------------------------------------------------------
-@pytest.fixture
-def stubbed():
-    client = boto3.client("s3", region_name="us-east-1", endpoint_url="https://s3.example.test",
-                          aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
-                          config=Config(s3={"addressing_style": "path"}))
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 class SealedFor:

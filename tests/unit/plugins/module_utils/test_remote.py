@@ -11,10 +11,7 @@ is tested against them in tests/functional/test_rekey_backends.py.
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.stub import Stubber
 
 from ansible_collections.ssec.s3.plugins.module_utils import digest, remote
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
@@ -29,15 +26,6 @@ BUCKET, NAME = "bucket", "dir/object.bin"
 SHA256 = "ab" * 32
 
 
-@pytest.fixture
-def stubbed():
-    client = boto3.client("s3", region_name="us-east-1", endpoint_url="https://s3.example.test",
-                          aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
-                          config=Config(s3={"addressing_style": "path"}))
-    with Stubber(client) as stubber:
-        yield client, stubber
-        # Nothing else was asked (a listing would find no response queued and fail the call).
-        stubber.assert_no_pending_responses()
 
 
 def head_params(key=None):
