@@ -255,8 +255,8 @@ def test_a_src_rewritten_during_the_upload_is_uploaded_again(s3service, fault_pr
     assert all(upload["Key"] != name for upload in open_multipart_uploads(client, bucket))
 
 
-def test_sync_push_reports_what_it_stored_when_a_file_changed_during_the_upload(s3service, fault_proxy, tmp_path, key,
-                                                                              prefix):
+def test_sync_push_reports_what_it_stored_when_a_file_changed_during_the_upload(
+        s3service, fault_proxy, tmp_path, key, prefix):
     client, bucket = s3service.client(), s3service.buckets[0]
     result = _upload_while_rewriting(s3service, fault_proxy, tmp_path, key, prefix + "tree", 4 * MIB, 1, sync=True)
     assert not result.get("failed"), result.get("msg")

@@ -26,8 +26,6 @@ BUCKET, NAME = "bucket", "dir/object.bin"
 SHA256 = "ab" * 32
 
 
-
-
 def head_params(key=None):
     params = {"Bucket": BUCKET, "Key": NAME}
     if key is not None:
