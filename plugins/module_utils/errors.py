@@ -20,12 +20,16 @@ _secret_forms = set()
 
 
 class SsecError(Exception):
-    """The one exception the collection raises; its message is safe to show."""
+    """The one exception the collection raises; its message is safe to show.
 
-    def __init__(self, message, code=None, status=None):
+    ``result``: what a bulk task did before it failed (its lists and counts), returned with the failure.
+    """
+
+    def __init__(self, message, code=None, status=None, result=None):
         super().__init__(scrub(message))
         self.code = code
         self.status = status
+        self.result = result or {}
 
     @property
     def message(self):

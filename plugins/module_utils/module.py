@@ -202,8 +202,9 @@ def run_module(module, action):
     try:
         result = action()
     except SsecError as exc:
-        details = {"error_code": exc.code, "http_status": exc.status}
-        module.fail_json(msg=exc.message, **{name: value for name, value in details.items() if value is not None})
+        details = {name: value for name, value in (("error_code", exc.code), ("http_status", exc.status))
+                   if value is not None}
+        module.fail_json(msg=exc.message, **dict(exc.result, **details))
     except Exception as exc:  # pylint: disable=broad-except
         # A bug, not a user error: keep the traceback for the report, without key material.
         module.fail_json(

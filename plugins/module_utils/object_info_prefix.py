@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.object_task import info_fields
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
@@ -87,7 +88,6 @@ def object_info_prefix(module) -> dict:
         "msg": describe(counts, total, key),
     }
     if errors:
-        result["msg"] = "Not every object could be read. %s First error, %s: %s" % (
-            result["msg"], errors[0]["object"], errors[0]["error"])
-        module.fail_json(**result)
+        raise SsecError("Not every object could be read. %s First error, %s: %s" % (
+            result.pop("msg"), errors[0]["object"], errors[0]["error"]), result=result)
     return result

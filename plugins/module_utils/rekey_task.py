@@ -656,8 +656,9 @@ def rekey(module):
             result["versioning_note"] = note
             result["msg"] += " " + note
     if tally.counts["failed"] or (tally.counts["unknown_key"] and params["fail_on_unknown_key"]):
-        result["msg"] = failure_message(result, params["fail_on_unknown_key"])
-        module.fail_json(**result)
+        message = failure_message(result, params["fail_on_unknown_key"])
+        del result["msg"]
+        raise SsecError(message, result=result)
     return result
 
 

@@ -758,5 +758,5 @@ def sync(module) -> dict:
         message = "%s failed to sync (the first: %s: %s). Otherwise: %s" % (
             "1 entry" if failed == 1 else "%d entries" % failed, first["name"], first["error"].rstrip("."),
             result.pop("msg"))
-        module.fail_json(msg=message, **result)
+        raise SsecError(message, result=result)
     return result

@@ -16,6 +16,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.module import (
     SsecModule,
     bucket_name_problem,
     object_name_problem,
+    run_module,
 )
 
 
@@ -109,3 +110,42 @@ def test_counts_below_one_are_refused_for_every_module(params, refused):
         assert failures == []
     else:
         assert len(failures) == 1 and refused in failures[0]
+
+
+class _Exits:
+    """Records how run_module leaves (the module's own exits end the process)."""
+
+    def __init__(self):
+        self.failed, self.exited = [], []
+
+    def fail_json(self, **kwargs):
+        self.failed.append(kwargs)
+        raise SystemExit(1)
+
+    def exit_json(self, **kwargs):
+        self.exited.append(kwargs)
+        raise SystemExit(0)
+
+
+def test_a_bulk_failure_leaves_through_run_module_with_its_partial_result():
+    module = _Exits()
+
+    def action():
+        raise SsecError("1 entry failed to sync.", status=500, result={"changed": True, "counts": {"failed": 1}})
+
+    with pytest.raises(SystemExit):
+        run_module(module, action)
+    assert module.exited == []
+    assert module.failed == [{"msg": "1 entry failed to sync.", "changed": True, "counts": {"failed": 1},
+                              "http_status": 500}]
+
+
+def test_a_plain_failure_carries_only_its_message_and_codes():
+    module = _Exits()
+
+    def action():
+        raise SsecError("Bucket b does not exist.", code="NoSuchBucket", status=404)
+
+    with pytest.raises(SystemExit):
+        run_module(module, action)
+    assert module.failed == [{"msg": "Bucket b does not exist.", "error_code": "NoSuchBucket", "http_status": 404}]
