@@ -19,10 +19,10 @@ import re
 import stat
 import types
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state, transfer
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, policy, remote as remote_state, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.module import object_name_problem
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
+from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State, Why
 
 PUSH, PULL = "push", "pull"
 # What the plan decides for one name.
@@ -160,50 +160,49 @@ def current_umask() -> int:
 # ---- decisions (pure) ----------------------------------------------------------------------------
 
 def push_decision(remote, force):
-    """(action, reason) for a local file whose object is ``remote``: like ssec.s3.object, overwrite: different."""
-    if not remote.exists:
+    """(action, reason) for a local file whose object is ``remote``: policy.upload with overwrite: different."""
+    verdict = policy.upload(remote.kind, policy.DIFFERENT, force)
+    if verdict.action == Action.COMPARE:
+        return COMPARE, None
+    if verdict.action == Action.WRITE:
         return UPLOAD, None
-    if remote.encryption == SSE_C and not remote.key_matches:
-        if force:
-            return UPLOAD, None
-        return SKIP, "%s: left untouched (%s)" % (_OTHER_KEY, _REKEY_HINT % "replace")
-    if remote.encryption != SSE_C:
-        return UPLOAD, None
-    return COMPARE, None
+    return SKIP, "%s: left untouched (%s)" % (_OTHER_KEY, _REKEY_HINT % "replace")
 
 
 def remote_delete_decision(remote, force):
-    """(action, reason) for an object that has no local file, with delete: true."""
-    if not remote.exists:
+    """(action, reason) for an object that has no local file, with delete: true (policy.delete)."""
+    verdict = policy.delete(remote.kind, force)
+    if verdict.action == Action.NOTHING:
         return NOTHING, None
-    if remote.encryption == SSE_C and not remote.key_matches and not force:
+    if verdict.action == Action.REFUSE:
         return SKIP, "%s: not deleted (%s)" % (_OTHER_KEY, _REKEY_HINT % "delete")
     return DELETE, None
 
 
 def pull_decision(remote):
-    """(action, reason) for an object to bring to the directory, before looking at the local file."""
-    if not remote.exists:
+    """(action, reason) for an object to bring to the directory, before looking at the local file (policy.download)."""
+    verdict = policy.download(remote.kind, not remote.digest_problem)
+    if verdict.action == Action.READ:
+        return COMPARE, None
+    if verdict.why == State.ABSENT:
         return SKIP, "the object was deleted during the sync"
-    if remote.encryption != SSE_C:
+    if verdict.why in State.UNENCRYPTED:
         return SKIP, ("not SSE-C encrypted (%s): ssec.s3.sync only downloads objects encrypted with a customer "
                       "key; encrypt it with ssec.s3.rekey (encrypt_plaintext: true)" % remote.state)
-    if not remote.key_matches:
-        return SKIP, "%s: this key does not open it" % _OTHER_KEY
-    if remote.digest_problem:
+    if verdict.why == Why.DIGEST:
         return FAIL, "%s The object was not downloaded; inspect it with ssec.s3.object_info." % remote.digest_problem
-    return COMPARE, None
+    return SKIP, "%s: this key does not open it" % _OTHER_KEY
 
 
 def fingerprint(remote=None, sha256=None, size=None) -> str:
     """What diff mode shows for one side of one name: a digest, or the state when there is none."""
     if sha256:
         return "sha256 " + sha256
-    if remote is not None and remote.exists:
-        if remote.encryption != SSE_C:
-            return "not SSE-C encrypted (%s)" % remote.state
-        if not remote.key_matches:
-            return _OTHER_KEY
+    kind = remote.kind if remote is not None else State.ABSENT
+    if kind in State.UNENCRYPTED:
+        return "not SSE-C encrypted (%s)" % remote.state
+    if kind in State.FOREIGN:
+        return _OTHER_KEY
     return "%d bytes" % size if size is not None else "present"
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.ssec.s3.plugins.module_utils import sync_task
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.remote import PLAINTEXT, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE, SSE_C, RemoteObject
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
 from ansible_collections.ssec.s3.plugins.module_utils.sync_task import (
     COMPARE,
@@ -242,7 +242,7 @@ def remote(state, digest=None):
     if state == "absent":
         return RemoteObject("b", "p/x")
     if state == "plaintext":
-        return RemoteObject("b", "p/x", True, PLAINTEXT, None, {"ContentLength": 3})
+        return RemoteObject("b", "p/x", True, ENCRYPTION_NONE, None, {"ContentLength": 3})
     if state == "other-key":
         return RemoteObject("b", "p/x", True, SSE_C, False)
     head = {"ContentLength": 3, "Metadata": {"ssec-sha256": digest} if digest else {}}
