@@ -50,17 +50,17 @@ def object_info_prefix(module) -> dict:
     bucket, prefix = params["bucket"], params["prefix"]
     names = (name for name, _size in bulk.list_objects(client, bucket, prefix))
     counts = dict.fromkeys(STATES + ("error",), 0)
-    objects, errors = [], []
+    objects, first_error = [], None
 
     def head(name):
         # Listed: two 400s need no second listing to mean SSE-C (remote.inspect).
         return remote_state.inspect(client, bucket, name, key, listed=True)
 
-    for name, remote, error in bulk.run_parallel(head, names, params["concurrency"]):
+    for name, remote, error in bulk.Engine(params["concurrency"]).each(head, names):
         if error is not None:
             counts["error"] += 1
             entry = {"object": name, "state": "error", "error": error}
-            errors.append(entry)
+            first_error = first_error or entry
         elif not remote.exists:
             continue  # deleted since it was listed
         else:
@@ -79,7 +79,7 @@ def object_info_prefix(module) -> dict:
         "truncated": total > len(objects),
         "msg": describe(counts, total, key),
     }
-    if errors:
+    if first_error:
         raise SsecError("Not every object could be read. %s First error, %s: %s" % (
-            result.pop("msg"), errors[0]["object"], errors[0]["error"]), result=result)
+            result.pop("msg"), first_error["object"], first_error["error"]), result=result)
     return result

@@ -605,11 +605,13 @@ def rekey(module):
     client = module.client(max_pool_connections=params["concurrency"] + 4)
     work = Rekeyer(client, params["bucket"], old_key, new_key, params["encrypt_plaintext"], params["concurrency"],
                    params["multipart_copy_threshold_mb"], module.check_mode)
+    engine = bulk.Engine(params["concurrency"])
     tally = bulk.Tally(LISTS)
     methods = collections.Counter()
     deferred = []
 
     def first_pass(listed):
+        # Plan, and apply at once what is cheap (a copy, a one-part stream): nothing waits for the whole listing.
         state, entry, item = work.examine(*listed)
         if item is not None and work.inline(item):
             done = work.rewrite(item)
@@ -622,7 +624,7 @@ def rekey(module):
         # An SSE-C object is streamed only after the server refused to copy it.
         methods["fallback"] += entry["method"] == REENCRYPT_STREAM and entry["previous_state"] == SSE_C
 
-    for (name, size), outcome, error in bulk.run_parallel(first_pass, _listing(client, params), params["concurrency"]):
+    for (name, size), outcome, error in engine.each(first_pass, _listing(client, params)):
         if error is not None:
             tally.add("failed", {"object": name, "size": size, "error": error})
             continue
@@ -638,11 +640,11 @@ def rekey(module):
         elif done is not None:
             rotated(done)
     # Objects rewritten in parts (above the threshold, or too large for one part) one at a time, parts in parallel.
-    for item in deferred:
-        try:
-            rotated(work.rewrite(item))
-        except SsecError as exc:
-            tally.add("failed", {"object": item.name, "size": item.size, "error": exc.message})
+    for item, entry, error in engine.each(work.rewrite, deferred, concurrency=1):
+        if error is not None:
+            tally.add("failed", {"object": item.name, "size": item.size, "error": error})
+        else:
+            rotated(entry)
 
     result = dict(tally.result(), changed=tally.counts["rotated"] > 0, bucket=params["bucket"],
                   sse_customer_key_md5=new_key.md5, old_sse_customer_key_md5=old_key.md5)
