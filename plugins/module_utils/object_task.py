@@ -205,13 +205,15 @@ def ensure_object(module) -> dict:
 
 
 def _ensure_absent(module, client, remote, key):
-    result = dict(_base_result(remote, key), changed=remote.exists, previous_state=remote.state)
-    if policy.delete(remote.kind, module.params["force"]).action == Action.REFUSE:
+    verdict = policy.delete(remote.kind, module.params["force"])
+    if verdict.action == Action.REFUSE:
         reason = _REFUSED_BECAUSE.get(remote.kind, "of unknown state")
         raise SsecError("%s is %s, so it was not deleted. Give its key, or set force: true to delete it anyway."
                         % (_url(remote), reason))
+    delete = verdict.action == Action.WRITE
+    result = dict(_base_result(remote, key), changed=delete, previous_state=remote.state)
     result["diff"] = {"before": remote.summary(), "after": {"exists": False}}
-    if not remote.exists:
+    if not delete:
         result["msg"] = "The object does not exist."
         return result
     result["msg"] = "Would delete the object." if module.check_mode else "Deleted the object."

@@ -201,7 +201,8 @@ class PushPlanner(Planner):
         if settings.delete and not errors and not self.foreign:
             items += [Item(Kind.DELETE, relative, object_name(settings.prefix, relative))
                       for relative in sorted(set(listed) - set(files))]
-        return items + self.foreign_items(), errors, total, len(files)
+        items.extend(self.foreign_items())  # in place: a plan of many names is not copied
+        return items, errors, total, len(files)
 
     def plan_put(self, item):
         problem = upload_problem(item.relative, item.path, item.name)
@@ -247,7 +248,8 @@ class PullPlanner(Planner):
                 if problem:
                     item.decide(SKIP, "%s, so no object can match it: not deleted" % problem)
                 items.append(item)
-        return items + self.foreign_items(), errors, total, len(listed)
+        items.extend(self.foreign_items())  # in place: a plan of many names is not copied
+        return items, errors, total, len(listed)
 
     def plan_get(self, item):
         problem = unsafe_local_name(item.relative)

@@ -596,3 +596,17 @@ def test_current_umask_leaves_the_umask_alone():
         assert sync_options.current_umask() == 0o027
     finally:
         os.umask(before)
+
+
+def test_planners_dispatch_on_the_kind_of_each_name(tree):
+    push = make_sync(path=str(tree))
+    new = Item(sync_plan.Kind.PUT_NEW, "top.txt", "p/top.txt")
+    new.path = str(tree / "top.txt")
+    assert push.planner.plan(new).action == UPLOAD  # a new file needs no HEAD
+    assert new.after.startswith("sha256 ")
+    pull = make_sync(mode="pull", path=str(tree))
+    gone, there = Item(sync_plan.Kind.DELETE, "gone", "p/gone"), Item(sync_plan.Kind.DELETE, "top.txt", "p/top.txt")
+    gone.path, there.path = str(tree / "gone"), str(tree / "top.txt")
+    assert [pull.planner.plan(entry).action for entry in (gone, there)] == [NOTHING, DELETE]
+    assert set(sync_plan.PushPlanner.planners) | set(sync_plan.PullPlanner.planners) == {
+        sync_plan.Kind.PUT, sync_plan.Kind.PUT_NEW, sync_plan.Kind.GET, sync_plan.Kind.DELETE}
