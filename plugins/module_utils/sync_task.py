@@ -476,7 +476,7 @@ class Sync:
         try:
             os.unlink(item.path)
         except FileNotFoundError:
-            pass
+            pass  # already gone: what the deletion was for
         except OSError as exc:
             raise _os_error("delete", item.path, exc) from None
 
