@@ -98,7 +98,7 @@ def create_key_file(path, key, key_format):
         state = inspect_key_file(path)
         if state.key is None:
             raise SsecError("%s appeared while the key was being created, and %s. It was left untouched."
-                            % (path, state.problem))
+                            % (path, state.problem)) from None
         return state.key, False
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV):

@@ -20,7 +20,7 @@ import stat
 import types
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE as DELETE_REQUEST, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.module import object_name_problem
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
@@ -362,7 +362,7 @@ class Sync:
         item.after = fingerprint(sha256=item.source.sha256)
 
     def apply_remote_delete(self, item):
-        with s3_errors("delete s3://%s/%s" % (self.bucket, item.name), write=DELETE):
+        with s3_errors("delete s3://%s/%s" % (self.bucket, item.name), write=DELETE_REQUEST):
             self.client.delete_object(Bucket=self.bucket, Key=item.name)
 
     # ---- pull ----

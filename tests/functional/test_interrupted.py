@@ -402,7 +402,7 @@ def test_rekey_killed_midway_then_rerun_finishes(s3service, tmp_path):
             return tuple(pool.map(lambda name: (opens_with(name, old), opens_with(name, new)), names))
 
     seen = _settled(states)
-    rotated = {name for name, (_under_old, under_new) in zip(names, seen) if under_new}
+    rotated = {name for name, (_under_old, under_new) in zip(names, seen, strict=True) if under_new}
     print("rekey killed after %d of %d objects" % (len(rotated), len(names)))
     assert all(under_old != under_new for under_old, under_new in seen), "an object opens with neither key, or both"
     assert 0 < len(rotated) < len(names), "the kill did not come midway: %d of %d" % (len(rotated), len(names))

@@ -500,11 +500,11 @@ def test_rekey_killed_midway_then_rerun(service, prefix, tmp_path):
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         seen = list(pool.map(lambda obj: (opens_with(obj, old), opens_with(obj, new)), rotating))
-    done = {obj.name for obj, (_under_old, under_new) in zip(rotating, seen) if under_new}
+    done = {obj.name for obj, (_under_old, under_new) in zip(rotating, seen, strict=True) if under_new}
     print("%s, rekey killed after %d of %d objects" % (getattr(service, "backend", "seaweedfs"), len(done), len(rotating)))
     assert all(under_old != under_new for under_old, under_new in seen), "an object opens with neither key, or both"
     assert 0 < len(done) < len(rotating)
-    for obj, (under_old, _under_new) in zip(rotating, seen):
+    for obj, (under_old, _under_new) in zip(rotating, seen, strict=True):
         assert read(client, bucket, obj.name, old if under_old else new) == obj.data, obj.name
 
     rerun, third = run_tasks(service, [task, task], tmp_path / "rerun")
