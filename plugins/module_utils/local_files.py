@@ -1,13 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Checks on local paths before anything is written, shared by the modules that write files."""
+"""Local files: checks before anything is written, and the one way the collection writes a file.
+
+Every file the collection writes (a download, a file of a sync pull, a key file) goes through
+``write_file``: the content goes to a 0600 temp file beside the target, is fsynced and verified, and
+only then appears at the path in one step (AnsibleModule.atomic_move, which keeps the SELinux context;
+or a hard link for an exclusive create). A failure at any step leaves the target as it was.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
+import threading
 
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+
+# AnsibleModule.atomic_move reads the umask by setting it to 0 for a moment when it creates a file: a
+# directory another thread made in that moment would be world-writable. Both hold this lock.
+_UMASK_LOCK = threading.Lock()
 
 
 def writable_parent(path, option="path") -> str:
@@ -23,3 +36,104 @@ def writable_parent(path, option="path") -> str:
         raise SsecError("The directory %s is not writable by this user, so %s cannot be written there. "
                         "Choose a writable path, fix its permissions, or use become." % (directory, option))
     return directory
+
+
+def make_directories(directory) -> None:
+    """``os.makedirs`` that is safe beside ``write_file`` in other threads (see _UMASK_LOCK)."""
+    with _UMASK_LOCK:
+        os.makedirs(directory, exist_ok=True)
+
+
+def fsync_directory(directory) -> None:
+    """Make a rename or link in ``directory`` survive a crash."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class NoHardLinks(Exception):
+    """The filesystem cannot hard-link: an exclusive create needs another way (see key_file)."""
+
+
+def write_file(module, path, fill, verify=None, backup=False, exclusive=False, keep_attributes=True, option="path"):
+    """Write ``path`` safely; return ``(written, backup_file)``.
+
+    ``fill(handle)`` writes the content into the open (binary) temp file; ``verify(temp_path)`` raises
+    SsecError when the content is not what it must be. Then:
+
+    - ``exclusive``: the temp file is hard-linked to ``path``, which fails if ``path`` exists: ``written``
+      is False and nothing changed (two writers end with one file). NoHardLinks where links are refused.
+      ``module`` may be None.
+    - otherwise an immutable or append-only ``path`` is refused before anything is written, a backup is
+      made when ``backup`` and ``path`` exists, and ``module.atomic_move`` puts the temp file in place.
+      ``keep_attributes``: the new file takes the old one's owner, group and mode (atomic_move's default);
+      False keeps the temp file's 0600 (key files: a new key is never more readable than its owner).
+
+    Mode, owner and group the task asks for are applied afterwards by ``set_attributes``.
+    """
+    directory = writable_parent(path, option)
+    exists = os.path.exists(path)
+    if exists and not exclusive:
+        module.check_replaceable(path)
+    fd, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".part")
+    backup_file = None
+    written = True
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if verify is not None:
+            verify(temp_path)
+        if exclusive:
+            written = _link(temp_path, path)
+        else:
+            if exists and backup:
+                backup_file = module.backup_local(path)
+            try:
+                with _UMASK_LOCK:
+                    module.atomic_move(temp_path, path, keep_dest_attrs=keep_attributes)
+            except SsecError:
+                if backup_file:
+                    _remove(backup_file)  # the file is intact: a copy of it would only be clutter
+                raise
+    finally:
+        if os.path.lexists(temp_path):
+            os.unlink(temp_path)
+    if written:
+        fsync_directory(directory)
+    return written, backup_file
+
+
+def _link(temp_path, path) -> bool:
+    try:
+        os.link(temp_path, path)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EXDEV):
+            raise NoHardLinks() from None
+        raise SsecError("Cannot create %s: %s." % (path, exc.strerror)) from None
+    return True
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # only clutter is left behind; the error that led here matters more
+
+
+def set_attributes(module, path, changed, diff=None, mode=None, params=None):
+    """Apply the task's mode, owner, group (and SELinux, attributes) to ``path``; return ``changed``.
+
+    ``params``: the task's file options (AnsibleModule.load_file_common_arguments reads them);
+    ``mode`` overrides theirs. Through AnsibleModule's public helper, so symbolic modes
+    (``u=rw,g=r``) and check mode work as in ansible.builtin.file.
+    """
+    file_args = module.load_file_common_arguments(params if params is not None else module.params, path=path)
+    if mode is not None:
+        file_args["mode"] = mode
+    return module.set_fs_attributes_if_different(file_args, changed, diff=diff)

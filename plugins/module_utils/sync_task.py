@@ -19,7 +19,7 @@ import re
 import stat
 import types
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state, transfer
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, local_files, remote as remote_state, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE as DELETE_REQUEST, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.module import object_name_problem
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
@@ -448,27 +448,20 @@ class Sync:
     def apply_download(self, item):
         directory = os.path.dirname(item.path)
         try:
-            os.makedirs(directory, exist_ok=True)
+            local_files.make_directories(directory)
         except OSError as exc:
             raise _os_error("create the directory", directory, exc) from None
-        temp_path = transfer.download_to_temp(self.client, item.remote, self.key, item.path, self.inner)
+        # A replaced file keeps its owner and group where the user may give them (atomic_move); the mode
+        # is the one resolve_modes chose, as octal bits (no umask read in these threads).
         try:
-            os.chmod(temp_path, item.mode)
-            if item.local_owner and item.local_owner != (os.geteuid(), os.getegid()):
-                try:
-                    os.chown(temp_path, *item.local_owner)
-                except PermissionError:
-                    pass  # only root may give a file away: it then belongs to the user running the task
-            os.replace(temp_path, item.path)
+            transfer.write_download(self.module, self.client, item.remote, self.key, item.path, self.inner)
+            local_files.set_attributes(self.module, item.path, True, mode=item.mode, params={})
         except OSError as exc:
             raise _os_error("replace", item.path, exc) from None
-        finally:
-            if os.path.exists(temp_path):
-                os.unlink(temp_path)
 
     def apply_chmod(self, item):
         try:
-            os.chmod(item.path, item.mode)
+            local_files.set_attributes(self.module, item.path, True, mode=item.mode, params={})
         except OSError as exc:
             raise _os_error("set the mode of", item.path, exc) from None
 
