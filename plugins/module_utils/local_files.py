@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import stat
 import tempfile
 import threading
 
@@ -137,3 +139,51 @@ def set_attributes(module, path, changed, diff=None, mode=None, params=None):
     if mode is not None:
         file_args["mode"] = mode
     return module.set_fs_attributes_if_different(file_args, changed, diff=diff)
+
+
+# Symbolic modes, as chmod(1) and ansible.builtin.file read them, for a regular file.
+_SHIFT = {"u": 6, "g": 3, "o": 0}
+_SPECIAL = {"u": ("s", stat.S_ISUID), "g": ("s", stat.S_ISGID), "o": ("t", stat.S_ISVTX)}
+_OPERATOR = re.compile(r"([+=-])")
+
+
+def symbolic_mode(text, current, umask=0) -> int:
+    """The bits a symbolic mode (``u=rw,g=r,o=``, ``a+X``, ``g=u``) gives a regular file that has ``current``.
+
+    ``umask`` limits the r, w and x of a clause without a who (``=rw``), as chmod does. ValueError when
+    ``text`` is not a symbolic mode. Pure (the caller reads the umask once), so threads may call it.
+    """
+    mode = stat.S_IMODE(current)
+    for clause in text.split(","):
+        parts = _OPERATOR.split(clause)
+        who = parts[0]
+        masked = who == ""
+        who = "ugo" if who in ("", "a") else who
+        if not re.fullmatch(r"[ugo]+", who):
+            raise ValueError("bad symbolic mode %r: who must be any of u, g, o, or a" % clause)
+        for operator, perms in zip(parts[1::2], parts[2::2], strict=True):
+            if not re.fullmatch(r"[rwxXstugo]*", perms):
+                raise ValueError("bad symbolic mode %r: permissions must be any of r, w, x, X, s, t, u, g, o" % clause)
+            for user in who:
+                bits = _clause_bits(user, perms, mode, umask if masked else 0)
+                if operator == "=":
+                    mode = (mode & ~((0o7 << _SHIFT[user]) | _SPECIAL[user][1])) | bits
+                elif operator == "+":
+                    mode |= bits
+                else:
+                    mode &= ~bits
+    return mode
+
+
+def _clause_bits(user, perms, mode, umask):
+    shift, bits = _SHIFT[user], 0
+    for perm in perms:
+        if perm in "rwx":
+            bits |= ({"r": 4, "w": 2, "x": 1}[perm] << shift) & ~umask
+        elif perm == "X":
+            bits |= (1 << shift) if mode & 0o111 else 0  # execute only where some execute bit is set already
+        elif perm in _SHIFT:
+            bits |= ((mode >> _SHIFT[perm]) & 0o7) << shift  # a copy of another class's bits
+        elif perm == _SPECIAL[user][0]:
+            bits |= _SPECIAL[user][1]
+    return bits

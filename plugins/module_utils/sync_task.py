@@ -17,7 +17,6 @@ import mimetypes
 import os
 import re
 import stat
-import types
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, local_files, remote as remote_state, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE as DELETE_REQUEST, SsecError, s3_errors
@@ -139,15 +138,11 @@ def parse_file_mode(value):
 def resolve_mode(file_mode, current_bits) -> int:
     """The permission bits ``file_mode`` gives a regular file that has ``current_bits``.
 
-    Symbolic modes go through Ansible's own parser, which reads the umask with os.umask():
-    call this in the main thread only.
+    Symbolic modes read the umask (a clause without u, g, o or a): call this in the main thread only.
     """
     if isinstance(file_mode, int):
         return file_mode
-    from ansible.module_utils.basic import AnsibleModule
-
-    return AnsibleModule._symbolic_mode_to_octal(  # pylint: disable=protected-access
-        types.SimpleNamespace(st_mode=stat.S_IFREG | current_bits), file_mode)
+    return local_files.symbolic_mode(file_mode, current_bits, current_umask())
 
 
 def current_umask() -> int:
