@@ -49,7 +49,7 @@ KILLED_CONCURRENCY = 2
 # How much a killed run must have finished before the kill (the rerun then has something to recognise).
 MIN_DONE = 10
 REKEY_OBJECTS, REKEY_SIZE = 200, 64 * KIB
-# A file of pull in flight: ".<name>.<random>.part" beside its destination (transfer.download_to_temp).
+# A file of pull in flight: ".<name>.<random>.part" beside its destination (local_files.write_file).
 TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[^./]+\.part$")
 WAIT_SECONDS = 300
 POLL_SECONDS = 0.05
