@@ -105,7 +105,7 @@ def test_an_immutable_file_is_reported_before_anything_is_written(tmp_path, file
     calls = []
     with immutable(dest):
         with pytest.raises(SsecError) as caught:
-            local_files.write_file(file_module(), str(dest), lambda handle: calls.append(handle), backup=True)
+            local_files.write_file(file_module(), str(dest), calls.append, backup=True)
         assert "is immutable" in caught.value.message and "chattr -i" in caught.value.message
     assert dest.read_bytes() == OLD and calls == []
     assert leftovers(tmp_path, "f") == []
