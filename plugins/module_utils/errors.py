@@ -128,12 +128,24 @@ def _http_hint(status, write):
     return None
 
 
+def http_error(exc):
+    """``(status, code)`` of a failed request: the HTTP status and the S3 error code, each None when unknown.
+
+    The one reader of both, for a botocore ClientError and for the SsecError made from one; any other
+    exception (a lost connection, a TLS failure) had no HTTP answer: ``(None, None)``.
+    """
+    if isinstance(exc, SsecError):
+        return exc.status, exc.code
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None, None
+    return (response.get("ResponseMetadata") or {}).get("HTTPStatusCode"), (response.get("Error") or {}).get("Code")
+
+
 def describe_client_error(exc, action, write=False) -> SsecError:
     """Turn a botocore ClientError into an SsecError saying what happened and what to do."""
-    error = exc.response.get("Error", {})
-    code = error.get("Code")
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    detail = (error.get("Message") or code or "").rstrip(".")
+    status, code = http_error(exc)
+    detail = (exc.response.get("Error", {}).get("Message") or code or "").rstrip(".")
     hint = _CODE_HINTS.get(code) or _http_hint(status, write)
     message = "Failed to %s: %s (HTTP %s)." % (action, detail, status) if detail else \
         "Failed to %s (HTTP %s)." % (action, status)

@@ -4,19 +4,17 @@
 """Key files on disk: inspect, create race-safely, replace atomically.
 
 A lost SSE-C key is lost data, so nothing here ever truncates or rewrites a
-key file in place: new content goes to a 0600 temp file beside the target,
-is fsynced, and then appears at the path in one step.
+key file in place: new content goes through local_files.write_file (a 0600
+temp file beside the target, fsynced, then at the path in one step).
 """
 
 from __future__ import annotations
 
-import errno
 import os
-import tempfile
 import time
 
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
+from ansible_collections.ssec.s3.plugins.module_utils.local_files import NoHardLinks, fsync_directory, write_file
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import (
     InvalidKeyError,
     encode_key_file,
@@ -62,53 +60,29 @@ def inspect_key_file(path) -> KeyFileState:
     return KeyFileState(exists=True, key=key, key_format=key_format)
 
 
-def _write_temp(path, content) -> str:
-    """A fsynced 0600 temp file beside ``path`` (same filesystem, so link/rename are atomic)."""
-    directory = writable_parent(path)
-    fd, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        os.unlink(temp_path)
-        raise
-    return temp_path
-
-
-def _fsync_directory(directory):
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _fill(key, key_format):
+    content = encode_key_file(key, key_format)
+    return lambda handle: handle.write(content)
 
 
 def create_key_file(path, key, key_format):
     """Create ``path`` holding ``key`` unless it appeared meanwhile; return the key now at ``path``.
 
-    The complete temp file is hard-linked to ``path``: the link fails if ``path`` exists, so
-    concurrent creators agree on one key, and nobody can ever read a half-written file.
+    The complete temp file is hard-linked to ``path`` (local_files.write_file, exclusive): the link fails
+    if ``path`` exists, so concurrent creators agree on one key, and nobody can ever read a half-written file.
     """
-    temp_path = _write_temp(path, encode_key_file(key, key_format))
     try:
-        os.link(temp_path, path)
-    except FileExistsError:
-        state = inspect_key_file(path)
-        if state.key is None:
-            raise SsecError("%s appeared while the key was being created, and %s. It was left untouched."
-                            % (path, state.problem))
-        return state.key, False
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV):
-            raise SsecError("Cannot create %s: %s." % (path, exc.strerror)) from None
+        created = write_file(None, path, _fill(key, key_format), exclusive=True)[0]
+    except NoHardLinks:
         # No hard links on this filesystem: an exclusive create is the next best thing.
         return _create_exclusive(path, key, key_format)
-    finally:
-        os.unlink(temp_path)
-    _fsync_directory(os.path.dirname(os.path.abspath(path)))
-    return key, True
+    if created:
+        return key, True
+    state = inspect_key_file(path)
+    if state.key is None:
+        raise SsecError("%s appeared while the key was being created, and %s. It was left untouched."
+                        % (path, state.problem))
+    return state.key, False
 
 
 def _create_exclusive(path, key, key_format):
@@ -129,17 +103,13 @@ def _create_exclusive(path, key, key_format):
         handle.write(encode_key_file(key, key_format))
         handle.flush()
         os.fsync(handle.fileno())
+    fsync_directory(os.path.dirname(os.path.abspath(path)))
     return key, True
 
 
-def replace_key_file(path, key, key_format):
-    """Atomically replace ``path`` (the caller has made any backup)."""
-    temp_path = _write_temp(path, encode_key_file(key, key_format))
-    try:
-        os.replace(temp_path, path)
-    except OSError as exc:
-        os.unlink(temp_path)
-        raise SsecError("Cannot replace %s: %s. The old file was left untouched. Check the permissions and "
-                        "attributes of the file and of its directory (an immutable file, a read-only mount), or "
-                        "use become." % (path, exc.strerror)) from None
-    _fsync_directory(os.path.dirname(os.path.abspath(path)))
+def replace_key_file(module, path, key, key_format, backup=False):
+    """Atomically replace ``path`` (local_files.write_file); return the backup path, if one was made.
+
+    The new file keeps the temp file's 0600, not the old file's mode: the task's mode is applied after.
+    """
+    return write_file(module, path, _fill(key, key_format), backup=backup, keep_attributes=False)[1]

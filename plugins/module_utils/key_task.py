@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import os
-
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.key_file import (
     KeyFileState,
@@ -14,7 +12,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.key_file import (
     inspect_key_file,
     replace_key_file,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
+from ansible_collections.ssec.s3.plugins.module_utils.local_files import set_attributes, writable_parent
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
 
 DEFAULT_MODE = "0600"
@@ -43,13 +41,6 @@ def plan_key_file(state: KeyFileState, key_format, regenerate) -> str:
     return KEEP if state.format == key_format else CONVERT
 
 
-def _remove(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
 def ensure_key(module) -> dict:
     params = module.params
     path, key_format = params["path"], params["format"]
@@ -71,24 +62,17 @@ def ensure_key(module) -> dict:
             # Another process may have won the race: then its key is the one to report.
             key, changed = create_key_file(path, key, key_format)
         elif action == CONVERT:
-            replace_key_file(path, key, key_format)
+            replace_key_file(module, path, key, key_format)
         elif action == REPLACE:
-            if params["backup"]:
-                backup_file = module.backup_local(path)
-            try:
-                replace_key_file(path, key, key_format)
-            except SsecError:
-                if backup_file:
-                    _remove(backup_file)  # the key file is intact: a copy of it would only be clutter
-                raise
+            # A failed replace removes its backup itself: the key file is intact.
+            backup_file = replace_key_file(module, path, key, key_format, backup=params["backup"])
 
     # In check mode a new key is not generated for real, so there is no fingerprint to report yet.
     unknown_key = module.check_mode and action in (CREATE, REPLACE)
     after = KeyFileState(exists=True, key=None if unknown_key else key, key_format=key_format)
     diff = {"before": before.summary(), "after": after.summary()}
     if before.exists or not module.check_mode:
-        file_args = module.load_file_common_arguments(params)
-        changed = module.set_fs_attributes_if_different(file_args, changed, diff=diff)
+        changed = set_attributes(module, path, changed, diff=diff)
 
     result = {
         "changed": changed,

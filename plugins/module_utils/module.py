@@ -43,7 +43,19 @@ _BUCKET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$")
 MAX_NAME_BYTES = 1024
 # Options that count something (workers, MiB): 1 or more.
 COUNT_OPTIONS = ("concurrency", "part_size_mb")
+# Options several modules share: their docs are written once, in doc_fragments/options.py.
+_COMMON_OPTIONS = {
+    "bucket": {"type": "str", "required": True},
+    "object": {"type": "str", "required": True},
+    "part_size_mb": {"type": "int", "default": 8},
+    "concurrency": {"type": "int", "default": 8},
+}
 _SHOWN_NAME_CHARACTERS = 40
+
+
+def common_option(name) -> dict:
+    """The argument spec of an option documented by the ssec.s3.options doc fragment."""
+    return dict(_COMMON_OPTIONS[name])
 
 
 def bucket_name_problem(name):

@@ -12,7 +12,7 @@ import os
 import re
 import stat
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, policy, remote as remote_state, transfer
+from ansible_collections.ssec.s3.plugins.module_utils import digest, local_files, policy, remote as remote_state, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
 from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State, Why
@@ -293,19 +293,14 @@ def ensure_download(module) -> dict:
     result["diff"] = {"before": {"exists": exists, "sha256": before_sha256},
                       "after": {"exists": True, "sha256": result["sha256"] if not download else remote.sha256}}
     if download and not module.check_mode:
-        temp_path = transfer.download_to_temp(client, remote, key, dest, params["concurrency"])
-        try:
-            if exists and params["backup"]:
-                result["backup_file"] = module.backup_local(dest)
-            if result["sha256"] is None:
-                result["sha256"] = transfer.sha256_file(temp_path)
-            module.atomic_move(temp_path, dest)
-        finally:
-            if os.path.exists(temp_path):
-                os.unlink(temp_path)
+        backup_file = transfer.write_download(module, client, remote, key, dest, params["concurrency"],
+                                              backup=params["backup"])
+        if backup_file:
+            result["backup_file"] = backup_file
+        if result["sha256"] is None:
+            result["sha256"] = transfer.sha256_file(dest)
     if exists or not module.check_mode:
-        file_args = module.load_file_common_arguments(params)
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"], diff=result["diff"])
+        result["changed"] = local_files.set_attributes(module, dest, result["changed"], diff=result["diff"])
     return result
 
 

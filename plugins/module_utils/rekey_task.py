@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, policy, remote as remote_state, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, http_error, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.policy import State
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
@@ -266,17 +266,13 @@ class Rekeyer:
     def _copy(self, item):
         """One CopyObject onto itself, verified; False when the server cannot copy this kind of source: it answers
         501 (RGW, SSE-C source), or it ignores the new key and leaves a plaintext source plaintext (RGW)."""
-        from botocore.exceptions import ClientError
-
-        action = "copy %s onto itself under the new key" % item.url
         try:
-            self.client.copy_object(**copy_params(item, self.old_key, self.new_key))
-        except ClientError as exc:
+            with s3_errors("copy %s onto itself under the new key" % item.url, write=True):
+                self.client.copy_object(**copy_params(item, self.old_key, self.new_key))
+        except SsecError as exc:
             if _not_implemented(exc):
                 return False
-            error = describe_exception(exc, action, write=True)
-        except Exception as exc:  # pylint: disable=broad-except
-            error = describe_exception(exc, action, write=True)
+            error = exc
         else:
             after = remote_state.inspect(self.client, item.bucket, item.name, self.new_key, listed=True)
             if not item.encrypted and after.kind in State.UNENCRYPTED:
@@ -365,18 +361,15 @@ class Rekeyer:
 
     def _tags(self, item):
         """The object's tags (read once), which a new object or upload must be given (CopyObject keeps them)."""
-        from botocore.exceptions import ClientError
-
         if item.tags is not None:
             return item.tags
         try:
-            tags = self.client.get_object_tagging(Bucket=item.bucket, Key=item.name).get("TagSet") or []
-        except ClientError as exc:
+            with s3_errors("read the tags of %s" % item.url):
+                tags = self.client.get_object_tagging(Bucket=item.bucket, Key=item.name).get("TagSet") or []
+        except SsecError as exc:
             if not _not_implemented(exc):
-                raise describe_exception(exc, "read the tags of %s" % item.url) from None
-            tags = []
-        except Exception as exc:  # pylint: disable=broad-except
-            raise describe_exception(exc, "read the tags of %s" % item.url) from None
+                raise
+            tags = []  # a server without tagging: the object has none to carry over
         item.tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
         return item.tags
 
@@ -412,18 +405,15 @@ class Rekeyer:
             raise
 
     def _abort(self, item, upload_id):
-        from botocore.exceptions import ClientError
-
         try:
-            self.client.abort_multipart_upload(Bucket=item.bucket, Key=item.name, UploadId=upload_id)
-        except ClientError as exc:
-            if _status(exc) == 404:
+            with s3_errors("abort"):
+                self.client.abort_multipart_upload(Bucket=item.bucket, Key=item.name, UploadId=upload_id)
+        except SsecError as exc:
+            if exc.status == 404:
                 return None  # no such upload (any more): nothing is left open
+            # Returned, not raised: the caller adds it to the failure that made the abort necessary.
             return ("The unfinished multipart upload %s of %s could not be aborted (%s): abort it with "
-                    "'aws s3api abort-multipart-upload' or a lifecycle rule." % (upload_id, item.url, describe_exception(exc, "abort").message))
-        except Exception as exc:  # pylint: disable=broad-except
-            return ("The unfinished multipart upload %s of %s could not be aborted (%s): abort it with "
-                    "'aws s3api abort-multipart-upload' or a lifecycle rule." % (upload_id, item.url, describe_exception(exc, "abort").message))
+                    "'aws s3api abort-multipart-upload' or a lifecycle rule." % (upload_id, item.url, exc.message))
         return None
 
     def upload_part_copy_params(self, item, upload_id, part):
@@ -441,17 +431,13 @@ class Rekeyer:
         return params
 
     def _copy_part(self, item, upload_id, part):
-        from botocore.exceptions import ClientError
-
-        action = "copy part %d of %s" % (part[0], item.url)
         try:
-            answer = self.client.upload_part_copy(**self.upload_part_copy_params(item, upload_id, part))
-        except ClientError as exc:
+            with s3_errors("copy part %d of %s" % (part[0], item.url), write=True):
+                answer = self.client.upload_part_copy(**self.upload_part_copy_params(item, upload_id, part))
+        except SsecError as exc:
             if part[0] == 1 and _refuses_part_copy(exc, item.encrypted):
                 raise _CopyRefused() from None
-            raise describe_exception(exc, action, write=True) from None
-        except Exception as exc:  # pylint: disable=broad-except
-            raise describe_exception(exc, action, write=True) from None
+            raise
         return {"PartNumber": part[0], "ETag": answer["CopyPartResult"]["ETag"]}
 
     def _copy_parts(self, item, upload_id, ranges):
@@ -511,17 +497,14 @@ def _md5(data):
     return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
 
 
-def _status(exc):
-    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-
-
 def _not_implemented(exc):
-    return _status(exc) == 501 or exc.response.get("Error", {}).get("Code") == "NotImplemented"
+    status, code = http_error(exc)
+    return status == 501 or code == "NotImplemented"
 
 
 def _refuses_part_copy(exc, encrypted):
     """Refused UploadPartCopy: 501 (SeaweedFS), or for an SSE-C source 400 (RGW decrypts it with the new key)."""
-    return _not_implemented(exc) or (encrypted and _status(exc) == 400)
+    return _not_implemented(exc) or (encrypted and http_error(exc)[0] == 400)
 
 
 def _run_parts(function, parts, workers):
@@ -555,8 +538,9 @@ def _listing(client, params):
 
 def _versioning_note(client, bucket):
     try:
-        status = client.get_bucket_versioning(Bucket=bucket).get("Status")
-    except Exception:  # pylint: disable=broad-except
+        with s3_errors("read the versioning of bucket %s" % bucket):
+            status = client.get_bucket_versioning(Bucket=bucket).get("Status")
+    except SsecError:
         return None  # not every server or policy allows it; the note is advice only
     if status not in ("Enabled", "Suspended"):
         return None

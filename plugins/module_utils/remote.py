@@ -93,7 +93,7 @@ def _md5_hex(value):
         try:
             return bytes.fromhex(value).hex()
         except ValueError:
-            pass
+            pass  # not hex after all: try it as base64 below
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
@@ -112,24 +112,19 @@ def _encryption(head):
     return head.get("ServerSideEncryption") or ENCRYPTION_NONE
 
 
-def _status(exc):
-    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-
-
 def _head(client, bucket, name, key):
-    """(status, headers) of a HEAD; SDK errors other than an HTTP status become SsecError."""
-    from botocore.exceptions import ClientError
-
+    """(status, headers) of a HEAD; failures without an HTTP status (transport, TLS) leave as SsecError."""
     params = {"Bucket": bucket, "Key": name}
     if key is not None:
         params.update(key.request_params())
     try:
-        return 200, client.head_object(**params)
-    except ClientError as exc:
-        return _status(exc), None
-    except Exception as exc:  # pylint: disable=broad-except
-        error = describe_exception(exc, "read the state of s3://%s/%s" % (bucket, name))
-    raise error
+        with s3_errors("read the state of s3://%s/%s" % (bucket, name)):
+            return 200, client.head_object(**params)
+    except SsecError as exc:
+        if exc.status is None:
+            raise
+        # The status is the answer: the caller decides what it means (a HEAD error has no body to read).
+        return exc.status, None
 
 
 def _fail(bucket, name, status, detail):

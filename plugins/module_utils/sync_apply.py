@@ -8,7 +8,7 @@ from __future__ import annotations
 import mimetypes
 import os
 
-from ansible_collections.ssec.s3.plugins.module_utils import transfer
+from ansible_collections.ssec.s3.plugins.module_utils import local_files, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE as DELETE_WRITE, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.sync_plan import CHMOD, DELETE, DOWNLOAD, UPLOAD, fingerprint, os_error
 
@@ -18,7 +18,8 @@ class Applier:
 
     appliers = {}
 
-    def __init__(self, settings, client, key, inner=1):
+    def __init__(self, module, settings, client, key, inner=1):
+        self.module = module  # for AnsibleModule's atomic_move and file attributes
         self.settings = settings
         self.client = client
         self.key = key
@@ -55,27 +56,20 @@ class PullApplier(Applier):
     def download(self, item):
         directory = os.path.dirname(item.path)
         try:
-            os.makedirs(directory, exist_ok=True)
+            local_files.make_directories(directory)
         except OSError as exc:
             raise os_error("create the directory", directory, exc) from None
-        temp_path = transfer.download_to_temp(self.client, item.remote, self.key, item.path, self.inner)
+        # A replaced file keeps its owner and group where the user may give them (atomic_move); the mode
+        # is the one the planner chose, as octal bits (no umask read in these threads).
         try:
-            os.chmod(temp_path, item.mode)
-            if item.local_owner and item.local_owner != (os.geteuid(), os.getegid()):
-                try:
-                    os.chown(temp_path, *item.local_owner)
-                except PermissionError:
-                    pass  # only root may give a file away: it then belongs to the user running the task
-            os.replace(temp_path, item.path)
+            transfer.write_download(self.module, self.client, item.remote, self.key, item.path, self.inner)
+            local_files.set_attributes(self.module, item.path, True, mode=item.mode, params={})
         except OSError as exc:
             raise os_error("replace", item.path, exc) from None
-        finally:
-            if os.path.exists(temp_path):
-                os.unlink(temp_path)
 
     def chmod(self, item):
         try:
-            os.chmod(item.path, item.mode)
+            local_files.set_attributes(self.module, item.path, True, mode=item.mode, params={})
         except OSError as exc:
             raise os_error("set the mode of", item.path, exc) from None
 
@@ -83,7 +77,7 @@ class PullApplier(Applier):
         try:
             os.unlink(item.path)
         except FileNotFoundError:
-            pass
+            pass  # already gone: what the deletion was for
         except OSError as exc:
             raise os_error("delete", item.path, exc) from None
 

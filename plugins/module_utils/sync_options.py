@@ -8,9 +8,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-import types
 
-from ansible_collections.ssec.s3.plugins.module_utils import transfer
+from ansible_collections.ssec.s3.plugins.module_utils import local_files, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.module import object_name_problem
 from ansible_collections.ssec.s3.plugins.module_utils.sync_names import normalize_prefix
@@ -62,15 +61,11 @@ def parse_file_mode(value):
 def resolve_mode(file_mode, current_bits) -> int:
     """The permission bits ``file_mode`` gives a regular file that has ``current_bits``.
 
-    Symbolic modes go through Ansible's own parser, which reads the umask with os.umask():
-    call this in the main thread only.
+    Symbolic modes read the umask (a clause without u, g, o or a): call this in the main thread only.
     """
     if isinstance(file_mode, int):
         return file_mode
-    from ansible.module_utils.basic import AnsibleModule
-
-    return AnsibleModule._symbolic_mode_to_octal(  # pylint: disable=protected-access
-        types.SimpleNamespace(st_mode=stat.S_IFREG | current_bits), file_mode)
+    return local_files.symbolic_mode(file_mode, current_bits, current_umask())
 
 
 def current_umask() -> int:

@@ -120,7 +120,6 @@ class Item:
         self.remote = None
         self.path = None  # the local file
         self.local_mode = None  # pull: permission bits of the existing file, None when it is absent
-        self.local_owner = None
         self.mode = None  # pull: permission bits to give the file
         self.size = 0
         self.before = None
@@ -279,7 +278,7 @@ class PullPlanner(Planner):
         if not stat.S_ISREG(os.stat(item.path).st_mode):
             return item.decide(FAIL, "%s is not a regular file (a socket, FIFO or device): remove it" % item.path)
         if stat.S_ISREG(info.st_mode):
-            item.local_mode, item.local_owner = stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid)
+            item.local_mode = stat.S_IMODE(info.st_mode)
         local = local_source(item.path)
         item.before = fingerprint(sha256=local.sha256)
         if transfer.same_content(self.client, remote, self.key, local):

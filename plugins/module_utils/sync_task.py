@@ -40,7 +40,8 @@ def _fail(item, message):
 class Sync:
     """One run: plan every name, review the plan, apply it, build the result."""
 
-    def __init__(self, settings, client, key):
+    def __init__(self, module, settings, client, key):
+        self.module = module
         self.settings = settings
         self.client = client
         self.key = key
@@ -66,7 +67,7 @@ class Sync:
             transfers = sum(1 for item in work if item.action in (UPLOAD, DOWNLOAD))
             # Files in parallel; the parallelism left over goes to the parts of each file.
             inner = max(1, settings.concurrency // max(1, min(settings.concurrency, transfers)))
-            applier = APPLIERS[settings.direction](settings, self.client, self.key, inner)
+            applier = APPLIERS[settings.direction](self.module, settings, self.client, self.key, inner)
             self.engine.apply(applier.apply, work, _fail)
         return sync_result.build(settings, self.key, items, errors, total, chosen, created, self.warnings)
 
@@ -76,7 +77,7 @@ def sync(module) -> dict:
     validate(params)
     key = module.customer_key()
     client = module.client(max_pool_connections=params["concurrency"] + 2)
-    task = Sync(Settings(params, module.check_mode), client, key)
+    task = Sync(module, Settings(params, module.check_mode), client, key)
     result = task.run()
     for warning in task.warnings:
         module.warn(warning)

@@ -13,10 +13,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import time
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest
+from ansible_collections.ssec.s3.plugins.module_utils import digest, local_files
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 
 MIB = 1024 * 1024
@@ -194,27 +193,20 @@ def _upload_once(client, bucket, name, source, key, metadata, content_type, stor
     return part_count(source.size, chunk) if source.size > chunk else 1
 
 
-def download_to_temp(client, remote, key, dest, concurrency=8) -> str:
-    """Download into a new temp file beside ``dest``, verify, fsync; return its path.
+def write_download(module, client, remote, key, dest, concurrency=8, backup=False):
+    """Download ``remote`` to ``dest`` through local_files.write_file, verified; return the backup path, if any.
 
-    The caller renames it into place. Any failure removes the temp file and leaves ``dest`` alone.
+    Any failure (transfer, verification, final rename) leaves ``dest`` as it was.
     """
-    directory = os.path.dirname(os.path.abspath(dest))
-    fd, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(dest) + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            chunk = part_size(remote.size or 0)
-            with s3_errors("download s3://%s/%s" % (remote.bucket, remote.name)):
-                with _transfer_manager(client, chunk, concurrency) as manager:
-                    manager.download(remote.bucket, remote.name, handle,
-                                     extra_args=key.request_params() if key else {}).result()
-            handle.flush()
-            os.fsync(handle.fileno())
-        verify_download(temp_path, remote)
-    except BaseException:
-        os.unlink(temp_path)
-        raise
-    return temp_path
+    def fill(handle):
+        chunk = part_size(remote.size or 0)
+        with s3_errors("download s3://%s/%s" % (remote.bucket, remote.name)):
+            with _transfer_manager(client, chunk, concurrency) as manager:
+                manager.download(remote.bucket, remote.name, handle,
+                                 extra_args=key.request_params() if key else {}).result()
+
+    return local_files.write_file(module, dest, fill, verify=lambda path: verify_download(path, remote),
+                                  backup=backup, option="dest")[1]
 
 
 def verify_download(path, remote) -> None:

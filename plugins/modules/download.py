@@ -21,18 +21,6 @@ description:
 author:
   - ssec.s3 contributors (@ssec-s3)
 options:
-  bucket:
-    description: Name of the bucket.
-    type: str
-    required: true
-  object:
-    description:
-      - Name (key) of the object in the bucket.
-      - At most 1024 bytes in UTF-8, without a leading or trailing C(/), C(//), a backslash, or a C(.) or C(..) part;
-        other names are refused before any request (some servers would store them under another name, keep them
-        as empty unencrypted folders, or refuse them).
-    type: str
-    required: true
   dest:
     description:
       - Path of the local file to write. Its directory must exist.
@@ -52,9 +40,10 @@ options:
     default: false
   concurrency:
     description: How many ranges of a large object are downloaded at once (1 or more).
-    type: int
-    default: 8
 extends_documentation_fragment:
+  - ssec.s3.options
+  - ssec.s3.options.OBJECT
+  - ssec.s3.options.CONCURRENCY
   - ansible.builtin.files
   - ssec.s3.connection
   - ssec.s3.key
@@ -131,19 +120,19 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
 from ansible_collections.ssec.s3.plugins.module_utils.object_task import ensure_download
 
 
 def main():
     module = SsecModule(
         argument_spec={
-            "bucket": {"type": "str", "required": True},
-            "object": {"type": "str", "required": True},
+            "bucket": common_option("bucket"),
+            "object": common_option("object"),
             "dest": {"type": "path", "required": True},
             "force": {"type": "bool", "default": True},
             "backup": {"type": "bool", "default": False},
-            "concurrency": {"type": "int", "default": 8},
+            "concurrency": common_option("concurrency"),
         },
         add_file_common_args=True,
         supports_check_mode=True,

@@ -22,18 +22,6 @@ description:
 author:
   - ssec.s3 contributors (@ssec-s3)
 options:
-  bucket:
-    description: Name of the bucket.
-    type: str
-    required: true
-  object:
-    description:
-      - Name (key) of the object in the bucket.
-      - At most 1024 bytes in UTF-8, without a leading or trailing C(/), C(//), a backslash, or a C(.) or C(..) part;
-        other names are refused before any request (some servers would store them under another name, keep them
-        as empty unencrypted folders, or refuse them).
-    type: str
-    required: true
   state:
     description:
       - V(present) uploads the data when the object is absent or differs.
@@ -85,18 +73,13 @@ options:
     description: With O(state=absent), also delete an object that this key does not open (or that needs a key when none is given).
     type: bool
     default: false
-  part_size_mb:
-    description:
-      - Smallest part size of a multipart upload, in MiB. Files larger than one part are uploaded in parts.
-      - The part size grows with the file so that no upload needs more than 1000 parts.
-      - 1 or more; values under S3's minimum part size of 5 MiB count as 5.
-    type: int
-    default: 8
   concurrency:
     description: How many parts are transferred at once (1 or more).
-    type: int
-    default: 8
 extends_documentation_fragment:
+  - ssec.s3.options
+  - ssec.s3.options.OBJECT
+  - ssec.s3.options.PART_SIZE
+  - ssec.s3.options.CONCURRENCY
   - ssec.s3.connection
   - ssec.s3.key
   - ssec.s3.attributes
@@ -182,15 +165,15 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
 from ansible_collections.ssec.s3.plugins.module_utils.object_task import ensure_object
 
 
 def main():
     module = SsecModule(
         argument_spec={
-            "bucket": {"type": "str", "required": True},
-            "object": {"type": "str", "required": True},
+            "bucket": common_option("bucket"),
+            "object": common_option("object"),
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
             "src": {"type": "path"},
             "content": {"type": "str"},
@@ -200,8 +183,8 @@ def main():
             "content_type": {"type": "str"},
             "storage_class": {"type": "str"},
             "force": {"type": "bool", "default": False},
-            "part_size_mb": {"type": "int", "default": 8},
-            "concurrency": {"type": "int", "default": 8},
+            "part_size_mb": common_option("part_size_mb"),
+            "concurrency": common_option("concurrency"),
         },
         mutually_exclusive=[["src", "content", "content_base64"]],
         supports_check_mode=True,

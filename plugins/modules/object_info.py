@@ -22,10 +22,6 @@ description:
 author:
   - ssec.s3 contributors (@ssec-s3)
 options:
-  bucket:
-    description: Name of the bucket.
-    type: str
-    required: true
   object:
     description:
       - Name (key) of the object in the bucket.
@@ -42,9 +38,9 @@ options:
     type: str
   concurrency:
     description: With O(prefix), how many objects are examined at once.
-    type: int
-    default: 8
 extends_documentation_fragment:
+  - ssec.s3.options
+  - ssec.s3.options.CONCURRENCY
   - ssec.s3.connection
   - ssec.s3.key
   - ssec.s3.attributes
@@ -191,7 +187,7 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
 from ansible_collections.ssec.s3.plugins.module_utils.object_info_prefix import object_info_prefix
 from ansible_collections.ssec.s3.plugins.module_utils.object_task import object_info
 
@@ -199,10 +195,10 @@ from ansible_collections.ssec.s3.plugins.module_utils.object_task import object_
 def main():
     module = SsecModule(
         argument_spec={
-            "bucket": {"type": "str", "required": True},
+            "bucket": common_option("bucket"),
             "object": {"type": "str"},
             "prefix": {"type": "str"},
-            "concurrency": {"type": "int", "default": 8},
+            "concurrency": common_option("concurrency"),
         },
         mutually_exclusive=[["object", "prefix"]],
         required_one_of=[["object", "prefix"]],

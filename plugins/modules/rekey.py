@@ -39,10 +39,6 @@ description:
 author:
   - ssec.s3 contributors (@ssec-s3)
 options:
-  bucket:
-    description: Name of the bucket.
-    type: str
-    required: true
   object:
     description:
       - Name (key) of the one object to rotate. It must exist.
@@ -93,8 +89,6 @@ options:
       - The streamed re-encryption holds one part in memory per worker (the part size is the larger of 8 MiB and
         1/1000 of the object), and uses fewer workers when parts are large, to stay under 256 MiB over all the
         objects in flight.
-    type: int
-    default: 8
   fail_on_unknown_key:
     description:
       - Fail the task when an object is SSE-C encrypted with neither key. Those objects are never touched; with
@@ -111,6 +105,8 @@ options:
     type: int
     default: 5120
 extends_documentation_fragment:
+  - ssec.s3.options
+  - ssec.s3.options.CONCURRENCY
   - ssec.s3.connection
   - ssec.s3.key
   - ssec.s3.attributes
@@ -262,18 +258,18 @@ msg:
   sample: Rotated 12 objects to the new key; 3 objects already under it.
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
 from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import MAX_COPY_MB, rekey
 
 
 def main():
     module = SsecModule(
         argument_spec={
-            "bucket": {"type": "str", "required": True},
+            "bucket": common_option("bucket"),
             "object": {"type": "str"},
             "prefix": {"type": "str"},
             "encrypt_plaintext": {"type": "bool", "default": False},
-            "concurrency": {"type": "int", "default": 8},
+            "concurrency": common_option("concurrency"),
             "fail_on_unknown_key": {"type": "bool", "default": True},
             "multipart_copy_threshold_mb": {"type": "int", "default": MAX_COPY_MB},
         },

@@ -48,10 +48,6 @@ options:
         it as C(/)), or one too long for S3. A rerun then changes nothing, instead of storing it under another name.
     type: path
     required: true
-  bucket:
-    description: Name of the bucket.
-    type: str
-    required: true
   prefix:
     description:
       - The "directory" in the bucket. The object of a file is O(prefix) followed by the file's path relative to
@@ -107,19 +103,14 @@ options:
         running the task. Use M(ansible.builtin.file) with C(recurse) for anything else.
       - Not allowed with O(mode=push).
     type: raw
-  part_size_mb:
-    description:
-      - Smallest part size of a multipart upload, in MiB (S3 needs at least 5). Larger files are uploaded in parts;
-        the part size grows with the file so that no upload needs more than 1000 parts.
-    type: int
-    default: 8
   concurrency:
     description:
       - How many files are compared and transferred at once. When fewer files than this are transferred, the
         remainder goes to the parts of each file.
-    type: int
-    default: 8
 extends_documentation_fragment:
+  - ssec.s3.options
+  - ssec.s3.options.PART_SIZE
+  - ssec.s3.options.CONCURRENCY
   - ssec.s3.connection
   - ssec.s3.key
   - ssec.s3.attributes
@@ -264,7 +255,7 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
 from ansible_collections.ssec.s3.plugins.module_utils.sync_options import mode_hint
 from ansible_collections.ssec.s3.plugins.module_utils.sync_task import sync
 
@@ -282,15 +273,15 @@ def main():
         argument_spec={
             "mode": {"type": "str", "required": True, "choices": ["push", "pull"]},
             "path": {"type": "path", "required": True},
-            "bucket": {"type": "str", "required": True},
+            "bucket": common_option("bucket"),
             "prefix": {"type": "str", "default": ""},
             "include": {"type": "list", "elements": "str"},
             "exclude": {"type": "list", "elements": "str"},
             "delete": {"type": "bool", "default": False},
             "force": {"type": "bool", "default": False},
             "file_mode": {"type": "raw"},
-            "part_size_mb": {"type": "int", "default": 8},
-            "concurrency": {"type": "int", "default": 8},
+            "part_size_mb": common_option("part_size_mb"),
+            "concurrency": common_option("concurrency"),
         },
         supports_check_mode=True,
     )

@@ -188,7 +188,7 @@ def run_tasks(service, tasks, workdir, check=False, allow_failures=False, timeou
     if results_file.exists():
         results_file.unlink()
     play_tasks = []
-    for name, task in zip(names, tasks):
+    for name, task in zip(names, tasks, strict=True):
         task = dict(task)
         task.setdefault("name", "task %s" % name.rsplit("_", 1)[1])
         task["register"] = name

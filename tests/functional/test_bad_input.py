@@ -608,11 +608,11 @@ def bad_input_run(s3service):
         yield {
             "ctx": ctx,
             "tasks": tasks,
-            "results": dict(zip([case.id for case in CASES] + ["control"], results)),
+            "results": dict(zip([case.id for case in CASES] + ["control"], results, strict=True)),
             "before": before,
             "after": after,
             "whole": (whole_before, whole_after),
-            "check_results": dict(zip([case.id for case in CASES] + ["control"], check_results)),
+            "check_results": dict(zip([case.id for case in CASES] + ["control"], check_results, strict=True)),
             "whole_after_check": everything(ctx),
             "http_accepted": ctx.http.accepted,
             "control_accepted": ctx.http_control.accepted,
@@ -820,7 +820,7 @@ def test_unreadable_files_as_an_unprivileged_user(s3service):
             (["not writable by this user"], ["permissions", "become"]),
             (["not writable by this user"], ["permissions", "become"]),
         ]
-        for result, (problem, fix) in zip(results, expected):
+        for result, (problem, fix) in zip(results, expected, strict=True):
             assert result.get("failed"), result.get("msg")
             for fragment in problem + fix:
                 assert fragment.lower() in result["msg"].lower(), result["msg"]

@@ -60,7 +60,7 @@ def run_forked(service, workdir, host_vars: dict, tasks: list, check=False) -> d
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     names = ["ssec_result_%d" % number for number in range(len(tasks))]
-    play_tasks = [dict(task, register=name, ignore_errors=True) for name, task in zip(names, tasks)]
+    play_tasks = [dict(task, register=name, ignore_errors=True) for name, task in zip(names, tasks, strict=True)]
     results_file = workdir / "results.json"
     if results_file.exists():
         results_file.unlink()

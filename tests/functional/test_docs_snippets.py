@@ -42,6 +42,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 
 from playbook import REPO_ROOT, Key, ansible_env, random_file, venv_bin
 
@@ -257,7 +258,7 @@ def _check_keys_new_key(project, _service, _registered):
 def _check_keys_rotate(project, service, registered):
     assert _object_sha256(service, project / "keys" / "artifacts-2027.key") == _sha256(project / "published.bin")
     old = (project / "keys" / "artifacts.key").read_bytes()
-    with pytest.raises(Exception):
+    with pytest.raises(ClientError):
         service.client().head_object(Bucket=BUCKET, Key=ARTIFACT, SSECustomerAlgorithm="AES256", SSECustomerKey=old)
     assert registered["survey"]["counts"]["this_key"] == 1
 

@@ -31,7 +31,7 @@ MIB = 1024 * KIB
 # A multipart upload of three parts: the smallest part size S3 allows.
 PART_SIZE_MB = 5
 LARGE = 2 * PART_SIZE_MB * MIB + 123 * KIB
-# A download temp file: ".<name>.<random>.part" beside the destination (transfer.download_to_temp).
+# A download temp file: ".<name>.<random>.part" beside the destination (local_files.write_file).
 TEMP_NAME = re.compile(r"^\..+\.part$")
 COPY_SOURCE = "x-amz-copy-source"
 

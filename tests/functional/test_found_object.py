@@ -127,7 +127,7 @@ def test_plain_http_from_the_aws_config_file_never_connects(s3service, tmp_path,
     finally:
         listener.close()
         control.close()
-    for task, result in zip(tasks[:-1], results):
+    for task, result in zip(tasks[:-1], results, strict=False):
         message = result.get("msg", "")
         assert result.get("failed"), "%s: %s" % (task["name"], message)
         assert "from the AWS config file %s" % task["environment"]["AWS_CONFIG_FILE"] in message, message
@@ -331,7 +331,7 @@ def test_refusals_check_mode_tls_and_warnings(s3service, tmp_path, key, prefix):
               dict(download(tmp_path / "absent.txt"), name="download-new-check")]
     before = client.get_object(Bucket=bucket, Key=name, **key.boto3_params())["Body"].read()
     results = run_tasks(s3service, tasks, tmp_path / "check", check=True, allow_failures=True, timeout=300)
-    by_name = dict(zip([task["name"] for task in tasks], results))
+    by_name = dict(zip([task["name"] for task in tasks], results, strict=True))
     for case, _task, fragments in refusals:
         message = by_name[case].get("msg", "")
         assert by_name[case].get("failed"), "%s: %s" % (case, message)

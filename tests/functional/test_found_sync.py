@@ -72,7 +72,7 @@ def test_a_prefix_the_server_would_change_is_refused_and_nothing_is_deleted(s3se
              sync(key, mode="pull", path=str(dest), bucket=bucket, prefix=PREFIX + "rel/.", delete=True),
              sync(key, mode="push", path=str(dest), bucket=bucket, prefix=PREFIX + "rel\\")]
     results = run_tasks(s3service, tasks, tmp_path / "run", allow_failures=True)
-    for result, problem in zip(results, ["holds '//'", "holds '//'", "has a '.' or '..' part", "holds a backslash"]):
+    for result, problem in zip(results, ["holds '//'", "holds '//'", "has a '.' or '..' part", "holds a backslash"], strict=True):
         assert result.get("failed") and problem in result["msg"], result["msg"]
     assert sorted(os.listdir(dest)) == ["one.txt", "two.txt"]
     assert names_under(s3service, PREFIX + "rel") == [PREFIX + "rel/a.txt"]
@@ -88,7 +88,7 @@ def test_object_names_the_server_would_change_are_refused_before_any_request(s3s
              {"ssec.s3.download": dict(with_key, object=PREFIX + "a/../b", dest=str(tmp_path / "b"))}]
     results = run_tasks(s3service, tasks, tmp_path / "run", allow_failures=True)
     for result, problem in zip(results, ["ends with '/'", "holds '//'", "has a '.' or '..' part",
-                                         "has a '.' or '..' part"]):
+                                         "has a '.' or '..' part"], strict=True):
         assert result.get("failed") and problem in result["msg"], result["msg"]
         assert "another SSE-C key" not in result["msg"]
     assert names_under(s3service, PREFIX + "trail") == [] and names_under(s3service, PREFIX + "two") == []

@@ -49,7 +49,7 @@ KILLED_CONCURRENCY = 2
 # How much a killed run must have finished before the kill (the rerun then has something to recognise).
 MIN_DONE = 10
 REKEY_OBJECTS, REKEY_SIZE = 200, 64 * KIB
-# A file of pull in flight: ".<name>.<random>.part" beside its destination (transfer.download_to_temp).
+# A file of pull in flight: ".<name>.<random>.part" beside its destination (local_files.write_file).
 TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[^./]+\.part$")
 WAIT_SECONDS = 300
 POLL_SECONDS = 0.05
@@ -402,7 +402,7 @@ def test_rekey_killed_midway_then_rerun_finishes(s3service, tmp_path):
             return tuple(pool.map(lambda name: (opens_with(name, old), opens_with(name, new)), names))
 
     seen = _settled(states)
-    rotated = {name for name, (_under_old, under_new) in zip(names, seen) if under_new}
+    rotated = {name for name, (_under_old, under_new) in zip(names, seen, strict=True) if under_new}
     print("rekey killed after %d of %d objects" % (len(rotated), len(names)))
     assert all(under_old != under_new for under_old, under_new in seen), "an object opens with neither key, or both"
     assert 0 < len(rotated) < len(names), "the kill did not come midway: %d of %d" % (len(rotated), len(names))

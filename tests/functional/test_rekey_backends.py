@@ -222,8 +222,8 @@ def test_state_of_an_object_on_each_backend(service, prefix, tmp_path):
     assert state("sse-c.bin", key) == (True, remote.SSE_C, True)
     assert state("sse-c.bin", wrong) == (True, remote.SSE_C, False)
     assert state("sse-c.bin", None) == (True, remote.SSE_C, None)
-    assert state("plain.txt", key) == (True, remote.PLAINTEXT, None)
-    assert state("plain.txt", None) == (True, remote.PLAINTEXT, None)
+    assert state("plain.txt", key) == (True, remote.ENCRYPTION_NONE, None)
+    assert state("plain.txt", None) == (True, remote.ENCRYPTION_NONE, None)
     assert state("missing.txt", key)[0] is False and state("missing.txt", None)[0] is False
 
     for name in ("./y", "a/../b", "a/./b"):
@@ -500,11 +500,11 @@ def test_rekey_killed_midway_then_rerun(service, prefix, tmp_path):
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         seen = list(pool.map(lambda obj: (opens_with(obj, old), opens_with(obj, new)), rotating))
-    done = {obj.name for obj, (_under_old, under_new) in zip(rotating, seen) if under_new}
+    done = {obj.name for obj, (_under_old, under_new) in zip(rotating, seen, strict=True) if under_new}
     print("%s, rekey killed after %d of %d objects" % (getattr(service, "backend", "seaweedfs"), len(done), len(rotating)))
     assert all(under_old != under_new for under_old, under_new in seen), "an object opens with neither key, or both"
     assert 0 < len(done) < len(rotating)
-    for obj, (under_old, _under_new) in zip(rotating, seen):
+    for obj, (under_old, _under_new) in zip(rotating, seen, strict=True):
         assert read(client, bucket, obj.name, old if under_old else new) == obj.data, obj.name
 
     rerun, third = run_tasks(service, [task, task], tmp_path / "rerun")

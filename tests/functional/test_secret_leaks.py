@@ -412,7 +412,7 @@ def test_no_key_material_in_any_output(s3service, tmp_path):
     # --- the playbook did what it was meant to: every path was really taken ---
     problems = []
     for run in ("real", "check"):
-        for case, result in zip(cases, runs[run]["results"]):
+        for case, result in zip(cases, runs[run]["results"], strict=False):
             if case.expect is None or (run == "check" and not case.also_in_check_mode):
                 continue
             status = _result_status(result)
@@ -421,7 +421,7 @@ def test_no_key_material_in_any_output(s3service, tmp_path):
                 problems.append("%s run, %s: %s (expected %s%s): %s" % (
                     run, case.ident, status, case.expect, " with %r" % case.msg if case.msg else "",
                     message[:300] if not case.no_log else "(no_log)"))
-    real = dict(zip((case.ident for case in cases), runs["real"]["results"]))
+    real = dict(zip((case.ident for case in cases), runs["real"]["results"], strict=False))
     if real["o5"].get("parts") != 3:
         problems.append("o5 should have been a multipart upload in 3 parts of 5 MiB: %r" % real["o5"].get("parts"))
     if not real["k4"].get("backup_file"):

@@ -81,3 +81,30 @@ def stubbed():
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
+
+
+def _patch_args(args):
+    """AnsibleModule reads its arguments from these (ansible-core's own testing helper where it exists)."""
+    try:
+        from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
+    except ImportError:  # ansible-core < 2.19
+        import json  # pylint: disable=import-outside-toplevel
+        from unittest import mock  # pylint: disable=import-outside-toplevel
+
+        from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
+        return mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
+    return patch_module_args(args)
+
+
+@pytest.fixture
+def file_module():
+    """``make(check_mode=False, **params)``: a real SsecModule with the file options (mode, owner, group...)."""
+    from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule  # pylint: disable=import-outside-toplevel
+
+    def make(check_mode=False, **params):
+        args = dict(params, _ansible_check_mode=check_mode, _ansible_no_log=True)
+        with _patch_args(args):
+            return SsecModule({"path": {"type": "path"}, "backup": {"type": "bool", "default": False}}, s3=False,
+                              add_file_common_args=True, supports_check_mode=True)
+
+    return make

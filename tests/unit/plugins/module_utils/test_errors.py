@@ -18,6 +18,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.errors import (
     SsecError,
     describe_client_error,
     describe_exception,
+    http_error,
     registered_secrets,
     s3_errors,
     scrub,
@@ -439,3 +440,32 @@ def test_tls_errors_that_are_not_about_the_certificate_do_not_blame_it(error):
     message = describe_exception(bex.SSLError(endpoint_url="https://127.0.0.1:8333", error=error), "upload").message
     assert "could not be verified" not in message
     assert "validate_certs" not in message
+
+
+# ---- http_error: the one reader of an HTTP status and S3 error code ----
+@pytest.mark.parametrize("status, code", [(404, None), (400, "InvalidArgument"), (501, "NotImplemented"), (500, "InternalError")])
+def test_http_error_reads_status_and_code_of_a_client_error(status, code):
+    assert http_error(client_error(status, code)) == (status, code)
+
+
+def test_http_error_of_the_ssec_error_made_from_a_client_error_is_the_same():
+    exc = client_error(403, "AccessDenied")
+    assert http_error(describe_client_error(exc, "read")) == http_error(exc) == (403, "AccessDenied")
+
+
+@pytest.mark.parametrize("exc", [
+    bex.EndpointConnectionError(endpoint_url="https://x.test"),
+    ConnectionError("reset"),
+    SsecError("no HTTP answer"),
+    bex.ClientError({}, "HeadObject"),
+])
+def test_http_error_is_none_without_an_http_answer(exc):
+    assert http_error(exc) == (None, None)
+
+
+def test_s3_errors_keeps_status_and_code_for_callers_that_branch_on_them():
+    with pytest.raises(SsecError) as caught:
+        with s3_errors("copy"):
+            raise client_error(501, "NotImplemented", "Not implemented", "CopyObject")
+    assert http_error(caught.value) == (501, "NotImplemented")
+    assert caught.value.__context__ is None and caught.value.__cause__ is None

@@ -220,13 +220,13 @@ def test_concurrent_creators_agree_on_one_key(tmp_path, key_format, link_support
 # --- replace_key_file ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("key_format, contents", [("raw", RAW), ("base64", B64 + b"\n")])
-def test_replace_is_atomic_0600_and_leaves_no_temp_file(tmp_path, key_format, contents):
+def test_replace_is_atomic_0600_and_leaves_no_temp_file(tmp_path, key_format, contents, file_module):
     path = tmp_path / "ssec.key"
     path.write_bytes(b"old key material!!".ljust(32, b"."))
     path.chmod(0o644)
     # A second name for the old file: an in-place rewrite would change what it shows.
     os.link(path, tmp_path / "old.key")
-    replace_key_file(str(path), KEY, key_format)
+    replace_key_file(file_module(), str(path), KEY, key_format)
     assert path.read_bytes() == contents
     assert mode_of(path) == 0o600
     assert (tmp_path / "old.key").read_bytes() == b"old key material!!".ljust(32, b".")
@@ -234,23 +234,23 @@ def test_replace_is_atomic_0600_and_leaves_no_temp_file(tmp_path, key_format, co
     assert_only(tmp_path, "ssec.key", "old.key")
 
 
-def test_replace_converts_the_format_of_the_same_key(tmp_path):
+def test_replace_converts_the_format_of_the_same_key(tmp_path, file_module):
     path = tmp_path / "ssec.key"
     path.write_bytes(RAW)
-    replace_key_file(str(path), inspect_key_file(str(path)).key, "base64")
+    replace_key_file(file_module(), str(path), inspect_key_file(str(path)).key, "base64")
     state = inspect_key_file(str(path))
     assert (state.key, state.format) == (KEY, "base64")
     assert_only(tmp_path, "ssec.key")
 
 
-def test_failed_replace_leaves_the_old_file_and_no_temp_file(tmp_path):
+def test_failed_replace_leaves_the_old_file_and_no_temp_file(tmp_path, file_module):
     target = tmp_path / "ssec.key"
     target.mkdir()  # a non-empty directory cannot be replaced by a file
     (target / "inside").write_bytes(b"x")
     with pytest.raises(SsecError) as info:
-        replace_key_file(str(target), KEY, "raw")
+        replace_key_file(file_module(), str(target), KEY, "raw")
     message = info.value.message
-    assert "Cannot replace %s" % target in message
-    assert "The old file was left untouched." in message
+    assert "Could not put the new file in place at %s" % target in message
+    assert "it was left as it was." in message
     assert_only(tmp_path, "ssec.key")
     assert (target / "inside").read_bytes() == b"x"

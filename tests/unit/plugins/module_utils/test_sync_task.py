@@ -332,7 +332,7 @@ def params(**overrides):
 
 
 def make_sync(check_mode=False, **overrides):
-    return Sync(Settings(params(**overrides), check_mode), client=None, key=KEY)
+    return Sync(None, Settings(params(**overrides), check_mode), client=None, key=KEY)
 
 
 def result_of(task, items, errors, total, chosen, created):
