@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, policy, remote as remote_state, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, http_error, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, http_error, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.policy import State
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 

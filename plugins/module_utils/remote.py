@@ -19,7 +19,7 @@ import base64
 import binascii
 
 from ansible_collections.ssec.s3.plugins.module_utils import digest, policy
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
 
 # The public values of ``encryption`` (object_info, rekey) and ``previous_state``; decisions use ``kind``.
 ABSENT, ENCRYPTION_NONE, SSE_C = "absent", "none", "sse-c"

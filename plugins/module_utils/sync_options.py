@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 
 from ansible_collections.ssec.s3.plugins.module_utils import local_files, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
