@@ -20,9 +20,10 @@ from __future__ import annotations
 import collections
 import hashlib
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, object_task, remote as remote_state, rekey_task, transfer
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, object_task, policy, remote as remote_state, rekey_task, transfer
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.module import bucket_name_problem, object_name_problem
+from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C, RemoteObject
 from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import MAX_COPY_MB, MIB, MULTIPART_COPY, REENCRYPT_STREAM
 
@@ -94,23 +95,19 @@ def inspect_source(client, bucket, name, key, version_id=None, listed=False):
 
 
 def source_problem(source, key, version_id=None):
-    """Why ``source`` (seen with the source key) cannot be copied, or None."""
+    """Why policy.copy refused ``source`` (seen with the source key), in the words of the error."""
     url = _url(source.bucket, source.name, version_id)
-    if not source.exists:
+    if source.kind == State.ABSENT:
         if version_id:
             return ("%s does not exist: check source_version_id (ssec.s3.object_info with versions: true lists "
                     "the versions)." % url)
         return "%s does not exist. Check source_bucket and source_object (or source_prefix)." % url
-    if source.encryption != SSE_C:
+    if source.kind in State.UNENCRYPTED:
         return ("%s is not SSE-C encrypted (%s): ssec.s3.copy copies objects encrypted with a customer key. Upload "
                 "it with ssec.s3.object, or encrypt it in place with ssec.s3.rekey (encrypt_plaintext: true)."
                 % (url, source.state))
-    if not source.key_matches:
-        return "%s is encrypted with another SSE-C key: the source key (MD5 %s) does not open it. %s" % (
-            url, key.md5, _SOURCE_KEY_HINT)
-    if source.digest_problem:
-        return "%s: %s Nothing was copied; inspect the source with ssec.s3.object_info." % (url, source.digest_problem)
-    return None
+    return "%s is encrypted with another SSE-C key: the source key (MD5 %s) does not open it. %s" % (
+        url, key.md5, _SOURCE_KEY_HINT)
 
 
 class SourceContent(transfer.Source):  # pylint: disable=super-init-not-called
@@ -184,20 +181,25 @@ def wanted_attributes(source, metadata, content_type):
     return wanted, content_type or source.content_type
 
 
+def stored_metadata(metadata, sha256, dest_key):
+    """The user metadata the copy is written with: ``metadata`` and the content digest sealed under the
+    destination key (none in check mode for a source whose digest was not needed)."""
+    stored = dict(metadata)
+    if sha256:
+        stored[digest.METADATA_NAME] = digest.seal(dest_key, sha256)
+    return stored
+
+
 def decide(client, content, dest, dest_key, overwrite, metadata, content_type):
-    """(copy?, (message done, message in check mode)) for one destination, by ssec.s3.object's rule for what may
-    be replaced (object_task._needs_upload): raises SsecError for an object under another key unless
-    overwrite: always."""
+    """(copy?, (message done, message in check mode)) for a destination, once policy.copy allowed the source:
+    ssec.s3.object's decision for an upload over ``dest`` (policy.upload, then the comparison of digests,
+    metadata and content type). Raises SsecError for an object under another key unless overwrite: always."""
     params = {"overwrite": overwrite, "content_type": content_type, "storage_class": None}
     copy, messages = object_task._needs_upload(  # pylint: disable=protected-access
         client, dest, dest_key, content, params, metadata)
     return copy, tuple(message.replace("Uploaded", "Copied").replace("upload", "copy")
                        .replace("Would copy a new encrypted object", "Would copy the object")
                        .replace("Copied a new encrypted object", "Copied the object") for message in messages)
-
-
-def other_key_at_destination(dest, overwrite):
-    return dest.exists and dest.encryption == SSE_C and not dest.key_matches and overwrite != "always"
 
 
 # ---- the rewrite ----------------------------------------------------------------------------------------
@@ -231,9 +233,9 @@ class CopyItem(rekey_task.Item):
 class Copier(rekey_task.Rekeyer):
     """Rekeyer with the source read from another object: old_key is the source key, new_key the destination's."""
 
-    def _copy(self, item):
-        from botocore.exceptions import ClientError
-
+    def copy_params(self, item):
+        """The CopyObject request: the source key as copy-source key, the destination key, metadata replaced by
+        the destination's (the digest sealed under the destination key)."""
         params = {"Bucket": item.bucket, "Key": item.name, "CopySource": item.copy_source(),
                   "MetadataDirective": "REPLACE", "Metadata": item.metadata}
         params.update(item.headers)
@@ -241,6 +243,12 @@ class Copier(rekey_task.Rekeyer):
             params["CopySourceIfMatch"] = item.etag
         params.update(self.old_key.copy_source_params())
         params.update(self.new_key.request_params())
+        return params
+
+    def _copy(self, item):
+        from botocore.exceptions import ClientError
+
+        params = self.copy_params(item)
         action = "copy %s to %s" % (_url(item.source_bucket, item.source_name, item.version_id), item.url)
         try:
             self.client.copy_object(**params)
@@ -381,16 +389,19 @@ class Task:
                              check_mode=module.check_mode)
 
     def examine(self, source_name, dest_name, listed=False, version_id=None):
-        """(outcome, detail, item): outcome one of LISTS (or "absent"); item is what to write, or None."""
+        """(outcome, detail, item): outcome one of LISTS, "absent" or "problem"; item is what to write, or None.
+
+        ``detail`` is a message for a refusal, else what the decision saw."""
         source = inspect_source(self.client, self.source_bucket, source_name, self.source_key, version_id, listed)
-        problem = source_problem(source, self.source_key, version_id)
-        if problem:
-            # A plaintext source is left out of a prefix like any object the task is not for; a source the key does
-            # not open fails (a wrong source key must not pass as a copy of nothing).
-            kind = "absent" if not source.exists else "skipped" if source.encryption != SSE_C else "problem"
-            return kind, problem, None
         dest = remote_state.inspect(self.client, self.params["bucket"], dest_name, self.dest_key)
-        if other_key_at_destination(dest, self.params["overwrite"]):
+        verdict = policy.copy(source.kind, dest.kind, self.params["overwrite"])
+        if verdict.action == Action.REFUSE and source.kind != State.THIS_KEY:
+            # A plaintext source is left out of a prefix like any object the task is not for; a source the key
+            # does not open fails (a wrong source key must not pass as a copy of nothing).
+            kind = {State.ABSENT: "absent", State.PLAINTEXT: "skipped", State.OTHER_SSE: "skipped"}.get(
+                source.kind, "problem")
+            return kind, source_problem(source, self.source_key, version_id), None
+        if verdict.action == Action.REFUSE:
             return "skipped", ("%s is encrypted with another SSE-C key, so it was left untouched. %s"
                                % (_url(dest.bucket, dest.name), object_task._OTHER_KEY_HINT)), None  # pylint: disable=protected-access
         content = SourceContent(self.client, source, self.source_key, version_id)
@@ -402,12 +413,10 @@ class Task:
         detail = {"source": source, "dest": dest, "content": content, "messages": messages,
                   "metadata": metadata, "content_type": content_type}
         if not copy:
-            return ("unchanged" if dest.exists and self.params["overwrite"] != "never" else "skipped"), detail, None
+            return ("skipped" if verdict.action == Action.KEEP else "unchanged"), detail, None
         # The destination's digest is the source's, sealed under the destination key (read once when it had none).
         sha256 = content.sha256 if (content._sha256 or not self.check_mode) else None  # pylint: disable=protected-access
-        stored = dict(metadata)
-        if sha256:
-            stored[digest.METADATA_NAME] = digest.seal(self.dest_key, sha256)
+        stored = stored_metadata(metadata, sha256, self.dest_key)
         item = CopyItem(source, version_id, dest, self.copier.method(source.size, True), stored, content_type, sha256)
         return "copied", detail, item
 
@@ -466,9 +475,9 @@ def copy_prefix(task):
         diff["after"][entry["object"]] = {"exists": True, "state": SSE_C, "sha256": item.sha256,
                                           "sse_customer_key_md5": task.dest_key.md5}
 
-    for (name, size), outcome, error in bulk.run_parallel(first_pass, bulk.list_objects(task.client, task.source_bucket,
-                                                                                         source_prefix),
-                                                          params["concurrency"]):
+    engine = bulk.Engine(params["concurrency"])
+    listing = bulk.list_objects(task.client, task.source_bucket, source_prefix)
+    for (name, size), outcome, error in engine.each(first_pass, listing):
         dest_name = prefix + name[len(source_prefix):]
         base = {"object": dest_name, "source_object": name}
         if error is not None:
@@ -489,12 +498,13 @@ def copy_prefix(task):
             deferred.append(done)
         else:
             copied(done, _ItemView(done, detail))
-    for item in deferred:
-        try:
-            copied(task.copier.write(item), item)
-        except SsecError as exc:
+    # Objects copied in parts (or streamed in parts) one at a time, their parts in parallel.
+    for item, entry, error in engine.each(task.copier.write, deferred, concurrency=1):
+        if error is not None:
             tally.add("failed", {"object": item.name, "source_object": item.source_name, "size": item.size,
-                                 "error": exc.message})
+                                 "error": error})
+        else:
+            copied(entry, item)
     result = dict(tally.result(), bucket=params["bucket"], prefix=prefix, source_bucket=task.source_bucket,
                   source_prefix=source_prefix, sse_customer_key_md5=task.dest_key.md5,
                   source_sse_customer_key_md5=task.source_key.md5, changed=tally.counts["copied"] > 0, diff=diff)
