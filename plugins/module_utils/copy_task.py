@@ -66,7 +66,7 @@ def _inspect_version(client, bucket, name, version_id, key):
     """remote.inspect for one version of an object (the same states, from HEADs with VersionId)."""
     status, head = _head(client, bucket, name, version_id, key)
     if status == 200:
-        if not remote_state._encryption(head) == SSE_C:  # pylint: disable=protected-access
+        if remote_state._encryption(head) != SSE_C:  # pylint: disable=protected-access
             return RemoteObject(bucket, name, True, remote_state._encryption(head), None, head)  # pylint: disable=protected-access
         matches = remote_state._key_md5s(head.get("SSECustomerKeyMD5")) == {key.md5}  # pylint: disable=protected-access
         return RemoteObject(bucket, name, True, SSE_C, matches, head, key)
@@ -548,8 +548,8 @@ def describe(counts, methods, check_mode):
         text = "Nothing %s copied" % ("would be" if check_mode else "was")
     parts = [text]
     if counts["unchanged"]:
-        parts.append("%s already held the same content under the destination key" % _plural(counts["unchanged"],
-                                                                                               "object"))
+        unchanged = _plural(counts["unchanged"], "object")
+        parts.append("%s already held the same content under the destination key" % unchanged)
     if counts["skipped"]:
         parts.append("%s skipped (see skipped_entries)" % _plural(counts["skipped"], "object"))
     if counts["failed"]:
@@ -562,4 +562,3 @@ def copy(module):
     if module.params["source_object"] is not None:
         return copy_one(task)
     return copy_prefix(task)
-
