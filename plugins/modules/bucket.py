@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: bucket
 short_description: Create, prepare for SSE-C objects, or delete an empty S3 bucket
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates a bucket (O(state=present)) and sets what a bucket of SSE-C objects needs - versioning, a lifecycle rule
     that aborts incomplete multipart uploads, a policy statement that refuses writes without an SSE-C key, and

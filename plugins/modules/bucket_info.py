@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: bucket_info
 short_description: Tell whether an S3 bucket is ready for SSE-C objects
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads what M(ssec.s3.bucket) sets - whether the bucket exists, its versioning, the days after which its own
     lifecycle rule aborts incomplete uploads, whether its policy refuses writes without an SSE-C key, and whether
