@@ -20,8 +20,10 @@ from ansible_collections.ssec.s3.plugins.module_utils.sse_key import key_from_ba
 def argument_spec() -> dict:
     return {
         "known_keys": {
+            # Not secret itself: its key suboption is.
             "type": "list",
             "elements": "dict",
+            "no_log": False,
             "options": {
                 "label": {"type": "str", "required": True},
                 "key": {"type": "str", "no_log": True},
