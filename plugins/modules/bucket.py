@@ -78,6 +78,7 @@ attributes:
     support: full
     details:
       - The probe writes of O(require_sse_c) are not made; a server that would fail them fails only the real run.
+      - Likewise a server that does not keep O(sse_c_writes) (it reports nothing) is found out by the real run only.
   diff_mode:
     support: full
   idempotent:
