@@ -108,15 +108,16 @@ class SsecModule(AnsibleModule):
     """An AnsibleModule with the collection's option groups and a scrubbing exit path.
 
     ``s3=True`` adds the connection and key option groups and requires boto3 and cryptography;
-    ``key_prefixes`` names extra key groups (``old_`` for rekey).
+    ``key_prefixes`` names extra key groups (``old_`` for rekey); ``key=False`` leaves out the key group
+    (modules that handle buckets, not objects).
     """
 
-    def __init__(self, argument_spec, s3=True, key_prefixes=(), mutually_exclusive=None, **kwargs):
+    def __init__(self, argument_spec, s3=True, key_prefixes=(), mutually_exclusive=None, key=True, **kwargs):
         spec = {}
         exclusive = list(mutually_exclusive or [])
         if s3:
             spec.update(connection_argument_spec())
-            for prefix in ("",) + tuple(key_prefixes):
+            for prefix in (("",) if key else ()) + tuple(key_prefixes):
                 spec.update(key_argument_spec(prefix))
                 exclusive += key_mutually_exclusive(prefix)
         spec.update(argument_spec)

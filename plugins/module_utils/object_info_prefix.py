@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, key_inventory, remote as remote_state
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.object_task import info_fields
 from ansible_collections.ssec.s3.plugins.module_utils.policy import State
@@ -51,10 +51,12 @@ def object_info_prefix(module) -> dict:
     names = (name for name, _size in bulk.list_objects(client, bucket, prefix))
     counts = dict.fromkeys(STATES + ("error",), 0)
     objects, first_error = [], None
+    inventory = key_inventory.from_params(params)
 
     def head(name):
         # Listed: two 400s need no second listing to mean SSE-C (remote.inspect).
-        return remote_state.inspect(client, bucket, name, key, listed=True)
+        remote = remote_state.inspect(client, bucket, name, key, listed=True)
+        return inventory.identify(client, remote, key) if inventory else remote
 
     for name, remote, error in bulk.Engine(params["concurrency"]).each(head, names):
         if error is not None:
@@ -66,6 +68,8 @@ def object_info_prefix(module) -> dict:
         else:
             entry = object_entry(remote)
             counts[entry["state"]] += 1
+            if inventory:
+                inventory.annotate(entry, remote)
         if len(objects) < bulk.LIST_CAP:
             objects.append(entry)
     total = sum(counts.values())
@@ -79,6 +83,8 @@ def object_info_prefix(module) -> dict:
         "truncated": total > len(objects),
         "msg": describe(counts, total, key),
     }
+    if inventory:
+        result.update(inventory.result())
     if first_error:
         raise SsecError("Not every object could be read. %s First error, %s: %s" % (
             result.pop("msg"), first_error["object"], first_error["error"]), result=result)

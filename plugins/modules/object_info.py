@@ -38,6 +38,26 @@ options:
     type: str
   concurrency:
     description: With O(prefix), how many objects are examined at once.
+  known_keys:
+    description:
+      - With O(prefix), a key inventory - the keys that may open the objects, each under a label, for example the
+        keys of past rotations. Each entry of RV(objects) then names the label of the known key that opens it, in
+        C(key_label), and RV(counts_by_key) counts the objects of each label - what a rotation still has to do.
+      - Each SSE-C object that the task's key does not open gets one HEAD per known key tried, until one opens it.
+      - Only labels and fingerprints (key MD5) are returned, never key material.
+    type: list
+    elements: dict
+    suboptions:
+      label:
+        description: Name of the key in the results (unique).
+        type: str
+        required: true
+      key:
+        description: The key, as base64 text. Exactly one of O(known_keys[].key) and O(known_keys[].key_file).
+        type: str
+      key_file:
+        description: Path of a key file on the host the module runs on (raw 32 bytes, base64 text or 64 hex digits).
+        type: path
 extends_documentation_fragment:
   - ssec.s3.options
   - ssec.s3.options.CONCURRENCY
@@ -85,6 +105,19 @@ EXAMPLES = r"""
     that:
       - survey.counts.this_key == survey.objects | length
     fail_msg: "{{ survey.objects | rejectattr('state', 'eq', 'this_key') | map(attribute='object') | list }}"
+
+- name: Key inventory - which of the past keys still opens objects?
+  ssec.s3.object_info:
+    bucket: backups
+    prefix: db/
+    known_keys:
+      - {label: "2025", key_file: /etc/backup/ssec-2025.key}
+      - {label: "2026", key_file: /etc/backup/ssec.key}
+  register: inventory
+
+- name: Show what a rotation still has to do
+  ansible.builtin.debug:
+    msg: "{{ inventory.counts_by_key }}"
 """
 
 RETURN = r"""
@@ -177,6 +210,21 @@ counts:
   returned: when O(prefix) is given
   type: dict
   sample: {plaintext: 1, this_key: 12, other_key: 2, sse_c_unknown: 0, other: 0, error: 0}
+counts_by_key:
+  description:
+    - With O(known_keys), the number of objects each known key opens, by label (every label, 0 included). Objects
+      that no known key opens are counted in RV(counts) only.
+    - The entries of RV(objects) then also have C(key_label), the label of the known key that opens the object
+      (V(null) for none, and for objects that are not SSE-C), and C(key_md5), its fingerprint.
+  returned: when O(known_keys) is given
+  type: dict
+  sample: {"2025": 3, "2026": 12}
+known_keys:
+  description: With O(known_keys), each label and the fingerprint (base64 MD5) of its key, in the order given.
+  returned: when O(known_keys) is given
+  type: list
+  elements: dict
+  sample: [{label: "2025", key_md5: "nsb4VmLvo8S5WbWYGWdLxQ=="}]
 truncated:
   description: With O(prefix), whether RV(objects) stopped at its cap of 1000 entries.
   returned: when O(prefix) is given
@@ -187,6 +235,7 @@ msg:
   type: str
 """
 
+from ansible_collections.ssec.s3.plugins.module_utils import key_inventory
 from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
 from ansible_collections.ssec.s3.plugins.module_utils.object_info_prefix import object_info_prefix
 from ansible_collections.ssec.s3.plugins.module_utils.object_task import object_info
@@ -199,8 +248,9 @@ def main():
             "object": {"type": "str"},
             "prefix": {"type": "str"},
             "concurrency": common_option("concurrency"),
+            **key_inventory.argument_spec(),
         },
-        mutually_exclusive=[["object", "prefix"]],
+        mutually_exclusive=[["object", "prefix"], ["object", "known_keys"]],
         required_one_of=[["object", "prefix"]],
         supports_check_mode=True,
     )

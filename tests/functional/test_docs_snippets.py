@@ -293,7 +293,25 @@ def _check_migration(project, service, _registered):
     assert stat.S_IMODE((root / "etc/myapp/ssec.key").stat().st_mode) == 0o600
 
 
+def _check_bucket(_project, service, _registered, policy=False):
+    """The quick starts' "prepare the bucket": versioning, the rule, the statement where asked; then undone."""
+    client = service.client()
+    assert client.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    rules = client.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert [rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] for rule in rules
+            if rule["ID"] == "ssec-abort-incomplete-uploads"] == [7]
+    if policy:
+        statements = json.loads(client.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+        assert [statement["Sid"] for statement in statements] == ["SsecRequireSseC"]
+        client.delete_bucket_policy(Bucket=BUCKET)  # the other snippets write to this bucket
+    client.delete_bucket_lifecycle(Bucket=BUCKET)
+    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+
+
 CHECKS = {
+    "scaleway-bucket": lambda *args: _check_bucket(*args, policy=True),
+    "aws-bucket": _check_bucket,
+    "compatible-bucket": _check_bucket,
     "keys-generate": _check_keys_generate,
     "keys-use": _check_keys_use,
     "keys-new-key": _check_keys_new_key,

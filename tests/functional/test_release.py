@@ -38,7 +38,7 @@ from packaging.requirements import Requirement
 
 from playbook import REPO_ROOT, ansible_env, connection_defaults, venv_bin
 
-MODULES = ("key", "object", "download", "object_info", "rekey", "sync")
+MODULES = ("key", "object", "download", "object_info", "rekey", "sync", "bucket", "bucket_info")
 PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "every_plugin.yml"
 HAS_ROLE = (REPO_ROOT / "roles" / "artifacts" / "tasks" / "main.yml").is_file()
 # Generated or machine-local entries of the tree, never part of a release.
@@ -219,6 +219,8 @@ def test_every_plugin_runs_from_the_installed_artifact(release, s3service, tmp_p
         assert results["prefix_info"]["counts"]["this_key"] == 3
         assert sorted(item["object"] for item in results["prefix_info"]["objects"]) == sorted(tree)
         assert results["rekey"]["counts"]["rotated"] == 3
+        assert results["bucket"]["changed"] is False and results["bucket"]["bucket_info"]["exists"] is True
+        assert results["bucket_info"]["exists"] is True
 
         # What the server holds, read by boto3: every object under the prefix opens with the new key only.
         assert _objects_under(client, bucket, prefix + "/") == sorted(tree)

@@ -519,6 +519,15 @@ class S3Service:
 
     # -- clients and configuration -----------------------------------------
 
+    @property
+    def foreign_access_key(self) -> str:
+        """A second identity that may use none of the buckets: the owner of "a bucket of another account"."""
+        return "FX" + self.access_key[2:]
+
+    @property
+    def foreign_secret_key(self) -> str:
+        return self.secret_key[::-1]
+
     def client(self, **overrides):
         """A boto3 S3 client for the service (HTTPS, CA pinned, SigV4, path style).
 
@@ -607,6 +616,8 @@ class S3Service:
             "s3_bucket": self.buckets[0],
             "s3_other_bucket": self.buckets[1] if len(self.buckets) > 1 else "",
             "s3_backend": self.backend,
+            "s3_foreign_access_key": self.foreign_access_key,
+            "s3_foreign_secret_key": self.foreign_secret_key,
         }
 
     def write_integration_config(self, path) -> str:
@@ -698,7 +709,13 @@ class S3Service:
                     "name": "ssec-test-admin",
                     "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                }
+                },
+                {
+                    # Rights on a bucket that never exists: every test bucket belongs to someone else for it.
+                    "name": "ssec-test-foreign",
+                    "credentials": [{"accessKey": self.foreign_access_key, "secretKey": self.foreign_secret_key}],
+                    "actions": ["Read:ssec-foreign-only", "Write:ssec-foreign-only", "List:ssec-foreign-only"],
+                },
             ]
         }
         _write_private(self.s3_config_file, json.dumps(identities, indent=2).encode())
@@ -1239,6 +1256,9 @@ rgw_dynamic_resharding = false
         # radosgw-admin waits for the OSD, creates radosgw's pools and zone, then the user.
         self._ceph("radosgw-admin", "user", "create", "--uid", "ssec-test", "--display-name", "ssec.s3 tests",
                    "--access-key", self.access_key, "--secret-key", self.secret_key)
+        # A second user, owner of no bucket of the tests (a bucket of another account, HTTP 403).
+        self._ceph("radosgw-admin", "user", "create", "--uid", "ssec-foreign", "--display-name", "another account",
+                   "--access-key", self.foreign_access_key, "--secret-key", self.foreign_secret_key)
 
     def _spawn(self, name: str, program: str, *args) -> None:
         out = self.ceph_dir / "log" / f"{name}.out"
