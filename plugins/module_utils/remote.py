@@ -29,6 +29,11 @@ RCLONE_MD5_METADATA = "md5chksum"
 class RemoteObject:
     """The state of one object, relative to one key (or to no key)."""
 
+    # Set for one version asked by its id (versions.inspect_version): reads then name that version.
+    version_id = None
+    is_latest = None
+    delete_marker = False
+
     def __init__(self, bucket, name, exists=False, encryption=ABSENT, key_matches=None, head=None, key=None):
         self.bucket = bucket
         self.name = name
@@ -109,11 +114,13 @@ def _status(exc):
     return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
-def _head(client, bucket, name, key):
+def _head(client, bucket, name, key, version_id=None):
     """(status, headers) of a HEAD; SDK errors other than an HTTP status become SsecError."""
     from botocore.exceptions import ClientError
 
     params = {"Bucket": bucket, "Key": name}
+    if version_id is not None:
+        params["VersionId"] = version_id
     if key is not None:
         params.update(key.request_params())
     try:
@@ -174,12 +181,13 @@ def _refused_everywhere(client, bucket, name, key, listed):
     return False  # not reached
 
 
-def inspect(client, bucket, name, key=None, listed=False) -> RemoteObject:
+def inspect(client, bucket, name, key=None, listed=False, version_id=None) -> RemoteObject:
     """The state of one object relative to ``key`` (or to no key).
 
     ``listed``: the name comes from a listing just made, so the object is known to exist (or to have existed).
+    ``version_id``: the HEADs ask for that version (give ``listed`` only when a version listing showed it).
     """
-    status, head = _head(client, bucket, name, key)
+    status, head = _head(client, bucket, name, key, version_id)
     if status == 404:
         _check_bucket(client, bucket)
         return RemoteObject(bucket, name)
@@ -193,7 +201,7 @@ def inspect(client, bucket, name, key=None, listed=False) -> RemoteObject:
         return RemoteObject(bucket, name, True, SSE_C, matches, head, key)
     if status in (400, 403) and key is not None:
         # Not SSE-C (400 on AWS/MinIO), or SSE-C under another key (403 on AWS, 400 on RGW): ask without the key.
-        plain_status, plain_head = _head(client, bucket, name, None)
+        plain_status, plain_head = _head(client, bucket, name, None, version_id)
         if plain_status == 200 and _encryption(plain_head) != SSE_C:
             return RemoteObject(bucket, name, True, _encryption(plain_head), None, plain_head)
         if plain_status == 404:

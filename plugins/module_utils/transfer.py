@@ -207,7 +207,7 @@ def download_to_temp(client, remote, key, dest, concurrency=8) -> str:
             with s3_errors("download s3://%s/%s" % (remote.bucket, remote.name)):
                 with _transfer_manager(client, chunk, concurrency) as manager:
                     manager.download(remote.bucket, remote.name, handle,
-                                     extra_args=key.request_params() if key else {}).result()
+                                     extra_args=dict(key.request_params() if key else {}, **_version(remote))).result()
             handle.flush()
             os.fsync(handle.fileno())
         verify_download(temp_path, remote)
@@ -253,7 +253,7 @@ def same_content(client, remote, key, local) -> bool:
 
 
 def _stream_equal(client, remote, key, local) -> bool:
-    params = {"Bucket": remote.bucket, "Key": remote.name}
+    params = dict({"Bucket": remote.bucket, "Key": remote.name}, **_version(remote))
     if key is not None:
         params.update(key.request_params())
     with s3_errors("read s3://%s/%s to compare it" % (remote.bucket, remote.name)):
@@ -266,3 +266,8 @@ def _stream_equal(client, remote, key, local) -> bool:
                 return handle.read(1) == b""
         finally:
             body.close()
+
+
+def _version(remote):
+    """The VersionId of a read, when one version was asked for (ssec.s3.download version_id)."""
+    return {"VersionId": remote.version_id} if remote.version_id is not None else {}
