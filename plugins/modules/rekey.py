@@ -110,7 +110,7 @@ options:
         encrypted with the old key (the rotation itself makes the current version a noncurrent one).
       - V(keep) leaves them; RV(versioning_note) says so.
       - V(delete) deletes them once the current version of the object is rotated and verified (or found under the new
-        key already): each noncurrent version is read with the old key first (a HEAD naming it), and only a version
+        key already). Each noncurrent version is read with the old key first (a HEAD naming it), and only a version
         the old key opens is deleted - never one under another key, nor one that is not encrypted. After a leaked key,
         this leaves no version of these objects that the leaked key opens. They are listed in RV(deleted_versions);
         in check mode, the versions that would be deleted.
