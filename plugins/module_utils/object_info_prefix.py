@@ -8,23 +8,15 @@ from __future__ import annotations
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils.object_task import info_fields
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
+from ansible_collections.ssec.s3.plugins.module_utils.policy import State
 
-# States relative to the key given (or to no key), in the order of ``counts``.
-STATES = ("plaintext", "this_key", "other_key", "sse_c_unknown", "other")
+# States relative to the key given (or to no key), in the order of ``counts``: policy.State names them.
+STATES = (State.PLAINTEXT, State.THIS_KEY, State.OTHER_KEY, State.NO_KEY, State.OTHER_SSE)
 
 
 def state_of(remote):
     """One of STATES for an existing object; None for an absent one."""
-    if not remote.exists:
-        return None
-    if remote.encryption == remote_state.PLAINTEXT:
-        return "plaintext"
-    if remote.encryption != SSE_C:
-        return "other"  # server-side encryption with server-managed keys (SSE-S3, SSE-KMS)
-    if remote.key_matches is None:
-        return "sse_c_unknown"
-    return "this_key" if remote.key_matches else "other_key"
+    return None if remote.kind == State.ABSENT else remote.kind
 
 
 def object_entry(remote):
@@ -36,17 +28,17 @@ def describe(counts, total, key):
     if not total:
         return "No object under the prefix."
     words = {
-        "plaintext": "not encrypted",
-        "this_key": "SSE-C with this key",
-        "other_key": "SSE-C with another key",
-        "sse_c_unknown": "SSE-C (give a key to check which)",
-        "other": "server-side encrypted with a server-managed key",
+        State.PLAINTEXT: "not encrypted",
+        State.THIS_KEY: "SSE-C with this key",
+        State.OTHER_KEY: "SSE-C with another key",
+        State.NO_KEY: "SSE-C (give a key to check which)",
+        State.OTHER_SSE: "server-side encrypted with a server-managed key",
     }
     parts = ["%d %s" % (counts[state], words[state]) for state in STATES if counts[state]]
     message = "%d object%s under the prefix: %s." % (total, "" if total == 1 else "s", ", ".join(parts))
     if counts["error"]:
         message += " %d could not be read." % counts["error"]
-    if key is None and counts["sse_c_unknown"]:
+    if key is None and counts[State.NO_KEY]:
         message += " Without a key, SSE-C objects show no size, metadata or digest."
     return message
 
@@ -58,17 +50,17 @@ def object_info_prefix(module) -> dict:
     bucket, prefix = params["bucket"], params["prefix"]
     names = (name for name, _size in bulk.list_objects(client, bucket, prefix))
     counts = dict.fromkeys(STATES + ("error",), 0)
-    objects, errors = [], []
+    objects, first_error = [], None
 
     def head(name):
         # Listed: two 400s need no second listing to mean SSE-C (remote.inspect).
         return remote_state.inspect(client, bucket, name, key, listed=True)
 
-    for name, remote, error in bulk.run_parallel(head, names, params["concurrency"]):
+    for name, remote, error in bulk.Engine(params["concurrency"]).each(head, names):
         if error is not None:
             counts["error"] += 1
             entry = {"object": name, "state": "error", "error": error}
-            errors.append(entry)
+            first_error = first_error or entry
         elif not remote.exists:
             continue  # deleted since it was listed
         else:
@@ -87,7 +79,7 @@ def object_info_prefix(module) -> dict:
         "truncated": total > len(objects),
         "msg": describe(counts, total, key),
     }
-    if errors:
+    if first_error:
         raise SsecError("Not every object could be read. %s First error, %s: %s" % (
-            result.pop("msg"), errors[0]["object"], errors[0]["error"]), result=result)
+            result.pop("msg"), first_error["object"], first_error["error"]), result=result)
     return result

@@ -12,9 +12,10 @@ import os
 import re
 import stat
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, remote as remote_state, transfer, versions
+from ansible_collections.ssec.s3.plugins.module_utils import digest, policy, remote as remote_state, transfer, versions
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
+from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State, Why
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
 # What every server keeps as it is in a user metadata name (Ceph RGW turns '_' into '-').
@@ -23,6 +24,9 @@ _OTHER_KEY_HINT = (
     "To replace it anyway set overwrite: always; to re-encrypt it under this key, use ssec.s3.rekey with "
     "the old key; if this key is the wrong one, check sse_customer_key / sse_customer_key_file."
 )
+# Why policy.delete refused, in the words of the error.
+_REFUSED_BECAUSE = {State.OTHER_KEY: "encrypted with another SSE-C key",
+                    State.NO_KEY: "SSE-C encrypted and no key was given"}
 
 
 def _url(remote):
@@ -122,18 +126,19 @@ def _content_type(params):
 
 
 def _needs_upload(client, remote, key, source, params, metadata):
-    """(upload?, why: what was done, what would be done) for state=present; refuses to replace an object under
-    another key."""
-    if not remote.exists:
-        return True, ("Uploaded a new encrypted object.", "Would upload a new encrypted object.")
-    if params["overwrite"] == "never":
-        return False, ("The object exists and overwrite: never keeps it as it is.",) * 2
-    if remote.encryption == SSE_C and not remote.key_matches and params["overwrite"] != "always":
+    """(upload?, why: what was done, what would be done) for state=present, as policy.upload decides; refuses to
+    replace an object under another key."""
+    verdict = policy.upload(remote.kind, params["overwrite"])
+    if verdict.action == Action.REFUSE:
         raise SsecError("%s is encrypted with another SSE-C key, so it was left untouched. %s"
                         % (_url(remote), _OTHER_KEY_HINT))
-    if params["overwrite"] == "always":
+    if verdict.action == Action.KEEP:
+        return False, ("The object exists and overwrite: never keeps it as it is.",) * 2
+    if verdict.why == State.ABSENT:
+        return True, ("Uploaded a new encrypted object.", "Would upload a new encrypted object.")
+    if verdict.why == Why.ALWAYS:
         return True, _again("(overwrite: always).")
-    if remote.encryption != SSE_C:
+    if verdict.action == Action.WRITE:
         return True, ("Replaced the %s object with one encrypted with the customer key." % remote.state,
                       "Would replace the %s object with one encrypted with the customer key." % remote.state)
     if metadata is not None and metadata != remote.metadata:
@@ -209,13 +214,15 @@ def ensure_object(module) -> dict:
 
 
 def _ensure_absent(module, client, remote, key):
-    result = dict(_base_result(remote, key), changed=remote.exists, previous_state=remote.state)
-    if remote.exists and remote.encryption == SSE_C and not remote.key_matches and not module.params["force"]:
-        reason = "encrypted with another SSE-C key" if key else "SSE-C encrypted and no key was given"
+    verdict = policy.delete(remote.kind, module.params["force"])
+    if verdict.action == Action.REFUSE:
+        reason = _REFUSED_BECAUSE.get(remote.kind, "of unknown state")
         raise SsecError("%s is %s, so it was not deleted. Give its key, or set force: true to delete it anyway."
                         % (_url(remote), reason))
+    delete = verdict.action == Action.WRITE
+    result = dict(_base_result(remote, key), changed=delete, previous_state=remote.state)
     result["diff"] = {"before": remote.summary(), "after": {"exists": False}}
-    if not remote.exists:
+    if not delete:
         result["msg"] = "The object does not exist."
         return result
     result["msg"] = "Would delete the object." if module.check_mode else "Deleted the object."
@@ -233,19 +240,21 @@ def _readable_remote(client, params, key):
             raise SsecError(versions.missing_message(remote))
     else:
         remote = remote_state.inspect(client, params["bucket"], params["object"], key)
-    if not remote.exists:
+    verdict = policy.download(remote.kind, not remote.digest_problem)
+    if verdict.action == Action.READ:
+        return remote
+    if verdict.why == State.ABSENT:
         raise SsecError("%s does not exist. Check bucket and object, or upload it first with ssec.s3.object."
                         % _url(remote))
-    if remote.encryption != SSE_C:
+    if verdict.why in State.UNENCRYPTED:
         raise SsecError("%s is not SSE-C encrypted (%s): ssec.s3.download only fetches objects encrypted with a "
                         "customer key. Encrypt it in place with ssec.s3.rekey (encrypt_plaintext: true), or "
                         "upload it again with ssec.s3.object." % (_url(remote), remote.state))
-    if not remote.key_matches:
-        raise SsecError("%s is encrypted with another SSE-C key: this key (MD5 %s) does not open it. Give the key "
-                        "it was written with." % (_url(remote), key.md5))
-    if remote.digest_problem:
+    if verdict.why == Why.DIGEST:
         raise SsecError("%s: %s The download was not attempted; inspect the object with ssec.s3.object_info."
                         % (_url(remote), remote.digest_problem))
+    raise SsecError("%s is encrypted with another SSE-C key: this key (MD5 %s) does not open it. Give the key "
+                    "it was written with." % (_url(remote), key.md5))
     return remote
 
 
@@ -326,7 +335,7 @@ def object_info(module) -> dict:
         remote = remote_state.inspect(client, params["bucket"], params["object"], key)
     result = dict(_base_result(remote, key), changed=False, **info_fields(remote))
     result.update(versions.version_fields(remote))
-    result["msg"] = versions.missing_message(remote) or _describe(remote, key)
+    result["msg"] = versions.missing_message(remote) or _describe(remote)
     return result
 
 
@@ -351,13 +360,15 @@ def digest_state(remote):
     return None if remote.exists and remote.metadata is None else "absent"
 
 
-def _describe(remote, key):
-    if not remote.exists:
-        return "The object does not exist."
-    if remote.encryption != SSE_C:
+_DESCRIBED = {
+    State.ABSENT: "The object does not exist.",
+    State.NO_KEY: "The object is SSE-C encrypted; give a key to check whether it is the right one.",
+    State.THIS_KEY: "The object is SSE-C encrypted with this key.",
+    State.OTHER_KEY: "The object is SSE-C encrypted with another key.",
+}
+
+
+def _describe(remote):
+    if remote.kind in State.UNENCRYPTED:
         return "The object exists and is not SSE-C encrypted (%s)." % remote.state
-    if key is None:
-        return "The object is SSE-C encrypted; give a key to check whether it is the right one."
-    if remote.key_matches:
-        return "The object is SSE-C encrypted with this key."
-    return "The object is SSE-C encrypted with another key."
+    return _DESCRIBED[remote.kind]

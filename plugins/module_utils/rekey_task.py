@@ -29,8 +29,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, remote as remote_state, transfer, versions
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, policy, remote as remote_state, transfer, versions
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.policy import State
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 
 LISTS = ("rotated", "already_rotated", "unknown_key", "plaintext", "failed")
@@ -51,25 +52,24 @@ class _CopyRefused(Exception):
 
 
 # ---- pure decisions -------------------------------------------------------------------------------------
-def classify(under_old, under_new=None):
-    """What to do with an object seen with the old key (and, when that does not open it, with the new one).
+# The list each policy.rotate reason puts an object in.
+_OUTCOMES = {policy.Why.ROTATE: ROTATE, policy.Why.ROTATED: ALREADY_ROTATED, State.OTHER_KEY: UNKNOWN_KEY,
+             State.UNKNOWN: UNKNOWN_KEY, State.PLAINTEXT: PLAINTEXT, State.OTHER_SSE: PLAINTEXT, State.ABSENT: ABSENT}
 
-    Returns ROTATE, ALREADY_ROTATED, UNKNOWN_KEY, PLAINTEXT or ABSENT; None when the HEAD under the new key
-    is needed and was not given.
-    """
-    if not under_old.exists:
-        return ABSENT
-    if under_old.encryption != SSE_C:
-        return PLAINTEXT
-    if under_old.key_matches:
-        return ROTATE
-    if under_new is None:
+
+def decide(under_old, under_new=None, encrypt_plaintext=False):
+    """(outcome, rewrite?) of policy.rotate for an object seen with the old key (and, when that does not open
+    it, with the new one); None when the HEAD under the new key is needed and was not given."""
+    verdict = policy.rotate(under_old.kind, under_new.kind if under_new is not None else None, encrypt_plaintext)
+    if verdict is None:
         return None
-    if not under_new.exists:
-        return ABSENT
-    if under_new.encryption != SSE_C:
-        return PLAINTEXT  # replaced between the two HEADs
-    return ALREADY_ROTATED if under_new.key_matches else UNKNOWN_KEY
+    return _OUTCOMES[verdict.why], verdict.action == policy.Action.WRITE
+
+
+def classify(under_old, under_new=None):
+    """ROTATE, ALREADY_ROTATED, UNKNOWN_KEY, PLAINTEXT or ABSENT (see decide)."""
+    decided = decide(under_old, under_new)
+    return decided and decided[0]
 
 
 def method_for(size, threshold_bytes, encrypted=True):
@@ -208,16 +208,17 @@ class Rekeyer:
         """
         listed = listed_size is not None
         seen = remote_state.inspect(self.client, self.bucket, name, self.old_key, listed=listed)
-        state = classify(seen)
-        if state is None:
+        decided = decide(seen, None, self.encrypt_plaintext)
+        if decided is None:
             # SSE-C, not under the old key: under the new one, or an unknown key? (It exists: no listing needed.)
             under_new = remote_state.inspect(self.client, self.bucket, name, self.new_key, listed=True)
-            state = classify(seen, under_new)
-            seen = under_new if state in (PLAINTEXT, ALREADY_ROTATED) else seen
+            decided = decide(seen, under_new, self.encrypt_plaintext)
+            seen = under_new if decided[0] in (PLAINTEXT, ALREADY_ROTATED) else seen
+        state, rewrite = decided
         entry = {"object": name, "size": seen.size if seen.size is not None else listed_size}
         if state == PLAINTEXT:
             entry["encryption"] = seen.encryption
-        if state == ROTATE or (state == PLAINTEXT and self.encrypt_plaintext):
+        if rewrite:
             previous = SSE_C if state == ROTATE else seen.state
             item = Item(self.bucket, seen, seen.head, previous, self.method(seen.size, state == ROTATE))
             return state, entry, item
@@ -278,7 +279,7 @@ class Rekeyer:
             error = describe_exception(exc, action, write=True)
         else:
             after = remote_state.inspect(self.client, item.bucket, item.name, self.new_key, listed=True)
-            if not item.encrypted and after.exists and after.encryption != SSE_C:
+            if not item.encrypted and after.kind in State.UNENCRYPTED:
                 # The same bytes, still plaintext: stream them, read conditional on what the copy wrote.
                 item.etag = after.head.get("ETag")
                 return False
@@ -327,7 +328,7 @@ class Rekeyer:
     @staticmethod
     def _check(item, after):
         """Is ``after`` (the object seen with the new key) the rewrite of ``item``? Raises when not."""
-        if not (after.exists and after.encryption == SSE_C and after.key_matches):
+        if not policy.rotated(after.kind):
             raise SsecError("%s is not encrypted with the new key after the copy (%s). Inspect it with ssec.s3.object_info "
                             "and run the task again." % (item.url, after.state))
         if after.size != item.size:
@@ -604,6 +605,7 @@ def rekey(module):
     client = module.client(max_pool_connections=params["concurrency"] + 4)
     work = Rekeyer(client, params["bucket"], old_key, new_key, params["encrypt_plaintext"], params["concurrency"],
                    params["multipart_copy_threshold_mb"], module.check_mode)
+    engine = bulk.Engine(params["concurrency"])
     cleanup = params.get("noncurrent_versions") == "delete"
     tally = bulk.Tally(LISTS + (("deleted_versions",) if cleanup else ()))
     methods = collections.Counter()
@@ -612,6 +614,7 @@ def rekey(module):
     settled, planned = set(), set()
 
     def first_pass(listed):
+        # Plan, and apply at once what is cheap (a copy, a one-part stream): nothing waits for the whole listing.
         state, entry, item = work.examine(*listed)
         if item is not None and work.inline(item):
             done = work.rewrite(item)
@@ -625,7 +628,7 @@ def rekey(module):
         # An SSE-C object is streamed only after the server refused to copy it.
         methods["fallback"] += entry["method"] == REENCRYPT_STREAM and entry["previous_state"] == SSE_C
 
-    for (name, size), outcome, error in bulk.run_parallel(first_pass, _listing(client, params), params["concurrency"]):
+    for (name, size), outcome, error in engine.each(first_pass, _listing(client, params)):
         if error is not None:
             tally.add("failed", {"object": name, "size": size, "error": error})
             continue
@@ -643,11 +646,11 @@ def rekey(module):
         elif done is not None:
             rotated(done)
     # Objects rewritten in parts (above the threshold, or too large for one part) one at a time, parts in parallel.
-    for item in deferred:
-        try:
-            rotated(work.rewrite(item))
-        except SsecError as exc:
-            tally.add("failed", {"object": item.name, "size": item.size, "error": exc.message})
+    for item, entry, error in engine.each(work.rewrite, deferred, concurrency=1):
+        if error is not None:
+            tally.add("failed", {"object": item.name, "size": item.size, "error": error})
+        else:
+            rotated(entry)
     if cleanup:
         scope = params["object"] if params["object"] is not None else params["prefix"]
         for listed, deleted, error in versions.delete_noncurrent(client, params["bucket"], scope, old_key, settled,

@@ -18,10 +18,11 @@ from __future__ import annotations
 import base64
 import binascii
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest
+from ansible_collections.ssec.s3.plugins.module_utils import digest, policy
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, s3_errors
 
-ABSENT, PLAINTEXT, SSE_C = "absent", "none", "sse-c"
+# The public values of ``encryption`` (object_info, rekey) and ``previous_state``; decisions use ``kind``.
+ABSENT, ENCRYPTION_NONE, SSE_C = "absent", "none", "sse-c"
 # rclone keeps the plaintext MD5 of what it uploaded here (base64 of the binary MD5, unencrypted).
 RCLONE_MD5_METADATA = "md5chksum"
 
@@ -60,11 +61,17 @@ class RemoteObject:
                 self.digest_problem = exc.message
 
     @property
+    def kind(self):
+        """The policy.State of the object: what the policy decides on."""
+        return policy.state_of(self.exists, self.encryption == SSE_C,
+                               self.encryption not in (ENCRYPTION_NONE, SSE_C), self.key_matches)
+
+    @property
     def state(self):
-        """``absent``, ``plaintext``, ``sse-c`` or the server-side encryption the server reports."""
+        """``absent``, ``plaintext``, ``sse-c`` or the server-side encryption the server reports (public)."""
         if not self.exists:
             return ABSENT
-        return "plaintext" if self.encryption == PLAINTEXT else self.encryption
+        return policy.State.PLAINTEXT if self.encryption == ENCRYPTION_NONE else self.encryption
 
     @property
     def rclone_md5(self):
@@ -107,7 +114,7 @@ def _key_md5s(header):
 def _encryption(head):
     if head.get("SSECustomerAlgorithm") or head.get("SSECustomerKeyMD5"):
         return SSE_C
-    return head.get("ServerSideEncryption") or PLAINTEXT
+    return head.get("ServerSideEncryption") or ENCRYPTION_NONE
 
 
 def _status(exc):

@@ -12,9 +12,14 @@ delete marker (AWS: 405), and RGW 400 both with another key and without one.
 
 from __future__ import annotations
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, remote as remote_state
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, policy, remote as remote_state
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
+
+# Why policy.delete refused, in the words of the error.
+_REFUSED_BECAUSE = {State.OTHER_KEY: "encrypted with another SSE-C key",
+                    State.NO_KEY: "SSE-C encrypted and no key was given"}
 
 DELETE_MARKER = "delete_marker"
 # What GetBucketVersioning says, in the words of the results.
@@ -113,13 +118,14 @@ def missing_message(remote):
 
 # ---- ssec.s3.object with state: absent and version_id -----------------------------------------------------
 def ensure_version_absent(module, client, key):
-    """Delete exactly one version (or delete marker); the rule of any delete holds for it: a version this key
-    does not open is deleted only with force."""
+    """Delete exactly one version (or delete marker); the rule of any delete holds for it (policy.delete): a
+    version this key does not open is deleted only with force. A delete marker holds no data: no key needed."""
     params = module.params
     bucket, name, version_id = params["bucket"], params["object"], params["version_id"]
     remote = inspect_version(client, bucket, name, version_id, key)
     url = _url(bucket, name, version_id)
-    exists = remote.exists or remote.delete_marker
+    verdict = None if remote.delete_marker else policy.delete(remote.kind, params["force"])
+    exists = remote.delete_marker or verdict.action != Action.NOTHING
     if remote.delete_marker:
         previous = DELETE_MARKER
     else:
@@ -136,8 +142,8 @@ def ensure_version_absent(module, client, key):
     if not exists:
         result["msg"] = "%s does not exist (deleted already, or the id is wrong): nothing was deleted." % _capital(url)
         return result
-    if remote.encryption == SSE_C and not remote.key_matches and not params["force"]:
-        reason = "encrypted with another SSE-C key" if key else "SSE-C encrypted and no key was given"
+    if verdict is not None and verdict.action == Action.REFUSE:
+        reason = _REFUSED_BECAUSE.get(remote.kind, "of unknown state")
         raise SsecError("%s is %s, so it was not deleted. Give its key, or set force: true to delete it anyway."
                         % (_capital(url), reason))
     what = "the delete marker" if remote.delete_marker else "the version"
@@ -299,7 +305,11 @@ def delete_noncurrent(client, bucket, prefix, old_key, settled, planned=(), chec
     def examine(entry):
         name, version_id = entry["object"], entry["version_id"]
         seen = remote_state.inspect(client, bucket, name, old_key, listed=True, version_id=version_id)
-        if not (seen.exists and seen.encryption == SSE_C and seen.key_matches):
+        verdict = policy.noncurrent_version(seen.kind)
+        if verdict.action == Action.REFUSE:
+            raise SsecError("%s could not be read with the old key: it was kept."
+                            % _capital(_url(bucket, name, version_id)))
+        if verdict.action != Action.WRITE:
             return None
         if not check_mode:
             delete_version(client, bucket, name, version_id)

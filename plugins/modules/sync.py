@@ -265,7 +265,8 @@ msg:
 """
 
 from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
-from ansible_collections.ssec.s3.plugins.module_utils.sync_task import mode_hint, sync
+from ansible_collections.ssec.s3.plugins.module_utils.sync_options import mode_hint
+from ansible_collections.ssec.s3.plugins.module_utils.sync_task import sync
 
 
 class SyncModule(SsecModule):

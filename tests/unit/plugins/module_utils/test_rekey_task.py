@@ -39,7 +39,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import (
     rewritten_metadata,
     stream_workers,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.remote import PLAINTEXT as NONE, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE as NONE, SSE_C, RemoteObject
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
 
 pytestmark = pytest.mark.usefixtures("no_network")

@@ -39,7 +39,7 @@ def test_aws_400_for_a_key_sent_to_a_plaintext_object(stubbed):
     stubber.add_response("head_object", {"ContentLength": 10, "ContentType": "text/plain", "Metadata": {"a": "b"}},
                          head_params())
     seen = remote.inspect(client, BUCKET, NAME, KEY)
-    assert (seen.exists, seen.encryption, seen.key_matches, seen.size) == (True, remote.PLAINTEXT, None, 10)
+    assert (seen.exists, seen.encryption, seen.key_matches, seen.size) == (True, remote.ENCRYPTION_NONE, None, 10)
     assert seen.metadata == {"a": "b"}
 
 

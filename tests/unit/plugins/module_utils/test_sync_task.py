@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import types
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import sync_task
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, sync_names, sync_options, sync_plan, sync_result
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.remote import PLAINTEXT, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE, SSE_C, RemoteObject
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
-from ansible_collections.ssec.s3.plugins.module_utils.sync_task import (
+from ansible_collections.ssec.s3.plugins.module_utils.sync_options import Settings
+from ansible_collections.ssec.s3.plugins.module_utils.sync_plan import (
     COMPARE,
     DELETE,
     DOWNLOAD,
@@ -25,8 +25,8 @@ from ansible_collections.ssec.s3.plugins.module_utils.sync_task import (
     UNCHANGED,
     UPLOAD,
     Item,
-    Sync,
 )
+from ansible_collections.ssec.s3.plugins.module_utils.sync_task import Sync
 
 KEY = CustomerKey(bytes(range(1, 33)))
 OTHER_KEY = CustomerKey(bytes(range(2, 34)))
@@ -44,14 +44,14 @@ SHA = "ab" * 32
     ("a//", "a//"),
 ])
 def test_normalize_prefix_makes_a_directory(prefix, expected):
-    assert sync_task.normalize_prefix(prefix) == expected
+    assert sync_names.normalize_prefix(prefix) == expected
 
 
 def test_object_and_relative_names_round_trip():
-    prefix = sync_task.normalize_prefix("site")
-    name = sync_task.object_name(prefix, "css/main.css")
+    prefix = sync_names.normalize_prefix("site")
+    name = sync_names.object_name(prefix, "css/main.css")
     assert name == "site/css/main.css"
-    assert sync_task.relative_name(prefix, name) == "css/main.css"
+    assert sync_names.relative_name(prefix, name) == "css/main.css"
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -63,22 +63,22 @@ def test_object_and_relative_names_round_trip():
     ("p/ünï côdé.txt", "ünï côdé.txt"),
 ])
 def test_relative_name(name, expected):
-    assert sync_task.relative_name("p/", name) == expected
+    assert sync_names.relative_name("p/", name) == expected
 
 
 def test_local_relative_uses_slashes(tmp_path):
-    assert sync_task.local_relative(str(tmp_path), str(tmp_path / "a" / "b.txt")) == "a/b.txt"
+    assert sync_names.local_relative(str(tmp_path), str(tmp_path / "a" / "b.txt")) == "a/b.txt"
 
 
 @pytest.mark.parametrize("relative", ["a.txt", "a/b/c.txt", "..a", "a..b/c", "a/.hidden", "with space/x"])
 def test_safe_local_names(relative):
-    assert sync_task.unsafe_local_name(relative) is None
+    assert sync_names.unsafe_local_name(relative) is None
 
 
 @pytest.mark.parametrize("relative", ["../etc/passwd", "a/../../x", "/etc/passwd", "a//b", "./a", "a/./b",
                                       "a/..", "nul\x00byte"])
 def test_unsafe_local_names(relative):
-    assert sync_task.unsafe_local_name(relative)
+    assert sync_names.unsafe_local_name(relative)
 
 
 # ---- filters -----------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def test_unsafe_local_names(relative):
     ("a[1].txt", ["a[[]1].txt"], None, True),
 ])
 def test_selected(relative, include, exclude, expected):
-    assert sync_task.selected(relative, include, exclude) is expected
+    assert sync_names.selected(relative, include, exclude) is expected
 
 
 # ---- the local tree ------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def tree(tmp_path):
 
 
 def test_walk_lists_files_and_links_but_does_not_follow_linked_directories(tree):
-    files, errors, total = sync_task.walk(str(tree), None, None)
+    files, errors, total = sync_names.walk(str(tree), None, None)
     assert sorted(files) == ["a/b/two.txt", "a/fifo", "a/one.log", "broken-link", "link-to-file", "top.txt"]
     assert files["a/b/two.txt"] == str(tree / "a" / "b" / "two.txt")
     assert errors == []
@@ -128,7 +128,7 @@ def test_walk_lists_files_and_links_but_does_not_follow_linked_directories(tree)
 
 
 def test_walk_applies_the_filters_and_counts_everything(tree):
-    files, _errors, total = sync_task.walk(str(tree), ["*.txt", "*.log"], ["a/b/*"])
+    files, _errors, total = sync_names.walk(str(tree), ["*.txt", "*.log"], ["a/b/*"])
     assert sorted(files) == ["a/one.log", "top.txt"]
     assert total == 6
 
@@ -147,39 +147,39 @@ def unreadable(monkeypatch, directory):
 
 def test_walk_reports_unreadable_directories(tree, monkeypatch):
     unreadable(monkeypatch, tree / "a" / "b")
-    files, errors, _total = sync_task.walk(str(tree), None, None)
+    files, errors, _total = sync_names.walk(str(tree), None, None)
     assert errors == [("a/b", "Permission denied")]
     assert "a/b/two.txt" not in files
 
 
 def test_upload_problem(tree):
     def problem(relative):
-        return sync_task.upload_problem(relative, str(tree / relative))
+        return sync_names.upload_problem(relative, str(tree / relative))
 
     assert problem("top.txt") is None
     assert problem("link-to-file") is None
     assert problem("broken-link") == "broken symbolic link"
     assert problem("a/fifo") == "not a regular file"
     assert problem("gone.txt") == "deleted during the sync"
-    assert "UTF-8" in sync_task.upload_problem("bad-\udcff.txt", str(tree / "top.txt"))
+    assert "UTF-8" in sync_names.upload_problem("bad-\udcff.txt", str(tree / "top.txt"))
 
 
 def test_upload_problem_applies_the_object_name_rules_to_the_name_written(tree):
     (tree / "back\\slash").write_text("x")
-    assert sync_task.upload_problem("back\\slash", str(tree / "back\\slash"), "p/back\\slash").startswith(
+    assert sync_names.upload_problem("back\\slash", str(tree / "back\\slash"), "p/back\\slash").startswith(
         "object name 'p/back\\\\slash' holds a backslash")
-    assert "holds '//'" in sync_task.upload_problem("top.txt", str(tree / "top.txt"), "rel//top.txt")
-    assert sync_task.upload_problem("top.txt", str(tree / "top.txt"), "p/top.txt") is None
+    assert "holds '//'" in sync_names.upload_problem("top.txt", str(tree / "top.txt"), "rel//top.txt")
+    assert sync_names.upload_problem("top.txt", str(tree / "top.txt"), "p/top.txt") is None
 
 
 def test_a_symbolic_link_loop_is_skipped_not_failed(tree):
     os.symlink("loop", str(tree / "loop"))
     os.symlink("pong", str(tree / "ping"))
     os.symlink("ping", str(tree / "pong"))
-    files, errors, _total = sync_task.walk(str(tree), None, None)
+    files, errors, _total = sync_names.walk(str(tree), None, None)
     assert {"loop", "ping", "pong"} <= set(files) and errors == []
     for relative in ("loop", "ping", "pong"):
-        assert sync_task.upload_problem(relative, files[relative]) == "symbolic link loop (it never reaches a file)"
+        assert sync_names.upload_problem(relative, files[relative]) == "symbolic link loop (it never reaches a file)"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -189,18 +189,18 @@ def test_a_symbolic_link_loop_is_skipped_not_failed(tree):
     (None, None),
 ])
 def test_shown_makes_every_name_valid_utf8(text, expected):
-    assert sync_task.shown(text) == expected
+    assert sync_names.shown(text) == expected
 
 
 def test_check_root(tmp_path):
-    sync_task.check_root(str(tmp_path), "push")
-    sync_task.check_root(str(tmp_path / "missing"), "pull")  # created by the run
+    sync_options.check_root(str(tmp_path), "push")
+    sync_options.check_root(str(tmp_path / "missing"), "pull")  # created by the run
     with pytest.raises(SsecError, match="does not exist"):
-        sync_task.check_root(str(tmp_path / "missing"), "push")
+        sync_options.check_root(str(tmp_path / "missing"), "push")
     (tmp_path / "file").write_text("x")
     for direction in ("push", "pull"):
         with pytest.raises(SsecError, match="is not a directory"):
-            sync_task.check_root(str(tmp_path / "file"), direction)
+            sync_options.check_root(str(tmp_path / "file"), direction)
 
 
 # ---- file modes --------------------------------------------------------------------------------
@@ -214,13 +214,13 @@ def test_check_root(tmp_path):
     ("u=rw,g=r,o=", "u=rw,g=r,o="),
 ])
 def test_parse_file_mode(value, expected):
-    assert sync_task.parse_file_mode(value) == expected
+    assert sync_options.parse_file_mode(value) == expected
 
 
 @pytest.mark.parametrize("value", ["rw-r-----", "0999", "077777", "u=rwz", -1, True, "a+q"])
 def test_parse_file_mode_refuses_what_is_not_a_mode(value):
     with pytest.raises(SsecError, match="file_mode"):
-        sync_task.parse_file_mode(value)
+        sync_options.parse_file_mode(value)
 
 
 @pytest.mark.parametrize("mode, current, expected", [
@@ -232,7 +232,7 @@ def test_parse_file_mode_refuses_what_is_not_a_mode(value):
     ("a+X", 0o744, 0o755),
 ])
 def test_resolve_mode(mode, current, expected):
-    assert sync_task.resolve_mode(mode, current) == expected
+    assert sync_options.resolve_mode(mode, current) == expected
 
 
 # ---- decisions ---------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def remote(state, digest=None):
     if state == "absent":
         return RemoteObject("b", "p/x")
     if state == "plaintext":
-        return RemoteObject("b", "p/x", True, PLAINTEXT, None, {"ContentLength": 3})
+        return RemoteObject("b", "p/x", True, ENCRYPTION_NONE, None, {"ContentLength": 3})
     if state == "other-key":
         return RemoteObject("b", "p/x", True, SSE_C, False)
     head = {"ContentLength": 3, "Metadata": {"ssec-sha256": digest} if digest else {}}
@@ -258,7 +258,7 @@ def remote(state, digest=None):
     ("this-key", True, COMPARE),  # force never re-uploads an object that holds the content
 ])
 def test_push_decision(state, force, expected):
-    action, reason = sync_task.push_decision(remote(state), force)
+    action, reason = sync_plan.push_decision(remote(state), force)
     assert action == expected
     if action == SKIP:
         assert reason.startswith("encrypted with another SSE-C key: left untouched")
@@ -275,7 +275,7 @@ def test_push_decision(state, force, expected):
     ("this-key", False, DELETE),
 ])
 def test_remote_delete_decision(state, force, expected):
-    action, reason = sync_task.remote_delete_decision(remote(state), force)
+    action, reason = sync_plan.remote_delete_decision(remote(state), force)
     assert action == expected
     assert (reason is not None) == (action == SKIP)
     if reason:
@@ -289,7 +289,7 @@ def test_remote_delete_decision(state, force, expected):
     ("this-key", COMPARE, None),
 ])
 def test_pull_decision(state, expected, reason):
-    action, why = sync_task.pull_decision(remote(state))
+    action, why = sync_plan.pull_decision(remote(state))
     assert action == expected
     if reason is None:
         assert why is None
@@ -298,7 +298,7 @@ def test_pull_decision(state, expected, reason):
 
 
 def test_pull_refuses_an_object_whose_digest_does_not_open():
-    action, why = sync_task.pull_decision(remote("this-key", digest=_sealed(OTHER_KEY)))
+    action, why = sync_plan.pull_decision(remote("this-key", digest=_sealed(OTHER_KEY)))
     assert action == FAIL
     assert "does not open with this key" in why and "ssec.s3.object_info" in why
 
@@ -310,12 +310,12 @@ def _sealed(key):
 
 
 def test_fingerprint():
-    assert sync_task.fingerprint(sha256=SHA) == "sha256 " + SHA
-    assert sync_task.fingerprint(remote("this-key", digest=_sealed(KEY)), None, 3) == "3 bytes"
-    assert sync_task.fingerprint(remote("plaintext")) == "not SSE-C encrypted (plaintext)"
-    assert sync_task.fingerprint(remote("other-key")) == "encrypted with another SSE-C key"
-    assert sync_task.fingerprint(size=0) == "0 bytes"
-    assert sync_task.fingerprint() == "present"
+    assert sync_plan.fingerprint(sha256=SHA) == "sha256 " + SHA
+    assert sync_plan.fingerprint(remote("this-key", digest=_sealed(KEY)), None, 3) == "3 bytes"
+    assert sync_plan.fingerprint(remote("plaintext")) == "not SSE-C encrypted (plaintext)"
+    assert sync_plan.fingerprint(remote("other-key")) == "encrypted with another SSE-C key"
+    assert sync_plan.fingerprint(size=0) == "0 bytes"
+    assert sync_plan.fingerprint() == "present"
 
 
 def test_a_digest_sealed_with_this_key_is_read():
@@ -332,8 +332,11 @@ def params(**overrides):
 
 
 def make_sync(check_mode=False, **overrides):
-    module = types.SimpleNamespace(params=params(**overrides), check_mode=check_mode)
-    return Sync(module, client=None, key=KEY)
+    return Sync(Settings(params(**overrides), check_mode), client=None, key=KEY)
+
+
+def result_of(task, items, errors, total, chosen, created):
+    return sync_result.build(task.settings, KEY, items, errors, total, chosen, created, task.warnings)
 
 
 def item(kind, relative, action, reason=None, size=0, before=None, after=None):
@@ -344,13 +347,13 @@ def item(kind, relative, action, reason=None, size=0, before=None, after=None):
 
 
 def test_validate():
-    sync_task.validate(params())
+    sync_options.validate(params())
     for prefix in ("a/.", "a/..", "rel\\"):  # 'a/.' is used as 'a/./'
         with pytest.raises(SsecError, match="prefix"):
-            sync_task.validate(params(prefix=prefix))
+            sync_options.validate(params(prefix=prefix))
     with pytest.raises(SsecError, match="file_mode applies to the files that mode: pull writes"):
-        sync_task.validate(params(file_mode="0640"))
-    sync_task.validate(params(mode="pull", file_mode="0640"))
+        sync_options.validate(params(file_mode="0640"))
+    sync_options.validate(params(mode="pull", file_mode="0640"))
 
 
 def test_push_result():
@@ -364,7 +367,7 @@ def test_push_result():
         item("delete", "gone.txt", DELETE, before="sha256 " + SHA),
         item("delete", "vanished.txt", NOTHING),
     ]
-    result = task.result(items, [("locked", "Permission denied")], total=5, chosen=5, created=False)
+    result = result_of(task, items, [("locked", "Permission denied")], total=5, chosen=5, created=False)
     assert result["uploaded"] == ["new.txt"]
     assert result["unchanged"] == ["same.txt"]
     assert result["deleted"] == ["gone.txt"]
@@ -390,8 +393,8 @@ def test_push_result():
 def test_pull_result_in_check_mode():
     task = make_sync(check_mode=True, mode="pull")
     items = [item("get", "a.bin", DOWNLOAD, size=3 * 1024 * 1024, after="3145728 bytes"),
-             item("get", "m.txt", sync_task.CHMOD, before="mode 0644", after="mode 0640")]
-    result = task.result(items, [], total=2, chosen=2, created=True)
+             item("get", "m.txt", sync_plan.CHMOD, before="mode 0644", after="mode 0640")]
+    result = result_of(task, items, [], total=2, chosen=2, created=True)
     assert result["downloaded"] == ["a.bin"]
     assert result["file_mode_changed"] == ["m.txt"]
     assert result["counts"]["bytes_transferred"] == 3 * 1024 * 1024
@@ -404,7 +407,7 @@ def test_pull_result_in_check_mode():
 
 def test_filters_that_match_nothing_warn_and_change_nothing():
     task = make_sync(include=["*.nomatch"])
-    result = task.result([], [], total=31, chosen=0, created=False)
+    result = result_of(task, [], [], total=31, chosen=0, created=False)
     assert result["changed"] is False
     assert result["msg"].startswith("include/exclude matched none of the 31 files in path")
     assert task.warnings == [result["msg"]]
@@ -412,15 +415,15 @@ def test_filters_that_match_nothing_warn_and_change_nothing():
 
 def test_an_empty_source_is_not_a_warning():
     task = make_sync()
-    result = task.result([], [], total=0, chosen=0, created=False)
+    result = result_of(task, [], [], total=0, chosen=0, created=False)
     assert result["msg"] == "Nothing to sync: no files selected on either side."
     assert task.warnings == []
 
 
 def test_result_lists_are_capped_and_counts_exact(monkeypatch):
-    monkeypatch.setattr(sync_task.bulk, "LIST_CAP", 3)
+    monkeypatch.setattr(bulk, "LIST_CAP", 3)
     task = make_sync()
-    result = task.result([item("put", "f%d" % number, UNCHANGED) for number in range(5)], [], 5, 5, False)
+    result = result_of(task, [item("put", "f%d" % number, UNCHANGED) for number in range(5)], [], 5, 5, False)
     assert result["unchanged"] == ["f0", "f1", "f2"]
     assert result["counts"]["unchanged"] == 5
     assert result["truncated"] is True
@@ -437,23 +440,23 @@ def test_result_lists_are_capped_and_counts_exact(monkeypatch):
      "Already in sync: 0 unchanged, 1 skipped, 0 failed."),
 ])
 def test_summary_message(counts, check_mode, expected):
-    assert sync_task.summary_message("push", counts, check_mode) == expected
+    assert sync_result.summary_message("push", counts, check_mode) == expected
 
 
 def test_resolve_modes_keeps_existing_modes_and_fixes_them_with_file_mode(monkeypatch):
-    monkeypatch.setattr(sync_task, "current_umask", lambda: 0o027)
+    monkeypatch.setattr(sync_plan, "current_umask", lambda: 0o027)
     kept = make_sync(mode="pull")
     new, old = item("get", "new", DOWNLOAD), item("get", "old", DOWNLOAD)
     old.local_mode = 0o600
-    kept.resolve_modes([new, old])
+    kept.planner.resolve_modes([new, old])
     assert (new.mode, old.mode) == (0o640, 0o600)
 
     fixed = make_sync(mode="pull", file_mode="u=rw,g=r,o=")
     new, same, right = item("get", "new", DOWNLOAD), item("get", "same", UNCHANGED), item("get", "right", UNCHANGED)
     same.local_mode, right.local_mode = 0o666, 0o640
-    fixed.resolve_modes([new, same, right, item("delete", "x", DELETE)])
+    fixed.planner.resolve_modes([new, same, right, item("delete", "x", DELETE)])
     assert (new.action, new.mode) == (DOWNLOAD, 0o640)
-    assert (same.action, same.mode, same.before, same.after) == (sync_task.CHMOD, 0o640, "mode 0666", "mode 0640")
+    assert (same.action, same.mode, same.before, same.after) == (sync_plan.CHMOD, 0o640, "mode 0666", "mode 0640")
     assert (right.action, right.mode) == (UNCHANGED, 0o640)
 
 
@@ -461,9 +464,9 @@ def test_push_plan_deletes_remote_extras_only_when_the_whole_tree_was_read(tree,
     def plan(**options):
         task = make_sync(path=str(tree), delete=True, **options)
         remote = {"top.txt": 3, "a/b/two.txt": 3, "gone.txt": 1, "other/x.log": 1}
-        chosen = {name: size for name, size in remote.items() if sync_task.selected(name, task.include, task.exclude)}
-        monkeypatch.setattr(task, "listing", lambda: (chosen, set(remote), len(remote)))
-        items, errors, total, chosen = task.plan()
+        chosen = {name: size for name, size in remote.items() if sync_names.selected(name, task.settings.include, task.settings.exclude)}
+        monkeypatch.setattr(task.planner, "listing", lambda: (chosen, set(remote), len(remote)))
+        items, errors, total, chosen = task.planner.items()
         return [(entry.kind, entry.relative) for entry in items], errors, total, chosen
 
     items, errors, total, chosen = plan()
@@ -482,8 +485,8 @@ def test_push_plan_deletes_remote_extras_only_when_the_whole_tree_was_read(tree,
 def test_pull_plan_deletes_local_files_without_object(tree, monkeypatch):
     task = make_sync(mode="pull", path=str(tree), delete=True, exclude=["a/b/*"])
     # The listing holds every name, also those the filters leave out and those pull skips.
-    monkeypatch.setattr(task, "listing", lambda: ({"top.txt": 3, "new.txt": 1}, {"top.txt", "new.txt", "a/fifo"}, 3))
-    items, _errors, total, chosen = task.plan()
+    monkeypatch.setattr(task.planner, "listing", lambda: ({"top.txt": 3, "new.txt": 1}, {"top.txt", "new.txt", "a/fifo"}, 3))
+    items, _errors, total, chosen = task.planner.items()
     assert [(entry.kind, entry.relative) for entry in items] == [
         ("get", "new.txt"), ("get", "top.txt"),
         ("delete", "a/one.log"), ("delete", "broken-link"), ("delete", "link-to-file")]
@@ -502,7 +505,7 @@ def test_blocked_paths(tmp_path):
     task = make_sync(mode="pull", path=str(root))
 
     def blocked(relative):
-        return task._blocked(os.path.join(task.root, relative))  # pylint: disable=protected-access
+        return task.planner._blocked(os.path.join(task.settings.root, relative))  # pylint: disable=protected-access
 
     assert blocked("new.txt") is None
     assert blocked("dir/new/deeper/x.txt") is None
@@ -510,7 +513,7 @@ def test_blocked_paths(tmp_path):
     assert "is a file where the object needs a directory" in blocked("file/x.txt")
     assert "leads outside path through a symbolic link" in blocked("escape/x.txt")
     assert "leads outside path" in blocked("escape/new/x.txt")
-    assert make_sync(mode="pull", path=str(tmp_path / "missing"))._blocked(  # pylint: disable=protected-access
+    assert make_sync(mode="pull", path=str(tmp_path / "missing")).planner._blocked(  # pylint: disable=protected-access
         str(tmp_path / "missing" / "a" / "b.txt")) is None
 
 
@@ -518,13 +521,13 @@ def test_push_plan_deletes_nothing_when_the_listing_holds_names_outside_the_pref
     task = make_sync(path=str(tree), delete=True, prefix="rel")
 
     def listing():
-        task.foreign = ["rel-other/x"]
+        task.planner.foreign = ["rel-other/x"]
         return {"gone.txt": 1}, {"gone.txt"}, 1
 
-    monkeypatch.setattr(task, "listing", listing)
-    items, _errors, _total, _chosen = task.plan()
+    monkeypatch.setattr(task.planner, "listing", listing)
+    items, _errors, _total, _chosen = task.planner.items()
     assert [entry.kind for entry in items if entry.kind in ("delete", "foreign")] == ["foreign"]
-    result = task.result([item if item.action else item.decide(UPLOAD) for item in items], [], 6, 6, False)
+    result = result_of(task, [item if item.action else item.decide(UPLOAD) for item in items], [], 6, 6, False)
     assert result["counts"]["deleted"] == 0 and result["counts"]["skipped"] == 1
     assert result["skipped_entries"][0]["object"] == "rel-other/x"
     assert "does not start with it" in result["skipped_entries"][0]["reason"]
@@ -535,11 +538,11 @@ def test_pull_plan_deletes_no_local_file_when_the_listing_holds_names_outside_th
     task = make_sync(mode="pull", path=str(tree), delete=True)
 
     def listing():
-        task.foreign = ["rel/top.txt"]  # asked for 'rel//', the server answered with 'rel/...'
+        task.planner.foreign = ["rel/top.txt"]  # asked for 'rel//', the server answered with 'rel/...'
         return {}, set(), 0
 
-    monkeypatch.setattr(task, "listing", listing)
-    items, _errors, _total, _chosen = task.plan()
+    monkeypatch.setattr(task.planner, "listing", listing)
+    items, _errors, _total, _chosen = task.planner.items()
     assert [(entry.kind, entry.action) for entry in items] == [("foreign", SKIP)]
 
 
@@ -547,15 +550,15 @@ def test_pull_never_deletes_a_local_file_no_object_can_match(tree, monkeypatch):
     (tree / "bad-\udcff.txt").write_text("x")  # read back from a name that is not UTF-8
     (tree / "back\\slash").write_text("x")
     task = make_sync(mode="pull", path=str(tree), delete=True, include=["bad-*", "back*", "top.txt"])
-    monkeypatch.setattr(task, "listing", lambda: ({}, set(), 0))
-    items, _errors, _total, _chosen = task.plan()
+    monkeypatch.setattr(task.planner, "listing", lambda: ({}, set(), 0))
+    items, _errors, _total, _chosen = task.planner.items()
     decided = {entry.relative: (entry.action, entry.reason) for entry in items}
     assert decided["top.txt"] == (None, None)  # deleted: an object could have matched it
     assert decided["bad-\udcff.txt"][0] == SKIP and "not valid UTF-8" in decided["bad-\udcff.txt"][1]
     assert decided["back\\slash"][0] == SKIP and "backslash" in decided["back\\slash"][1]
     assert decided["back\\slash"][1].endswith("so no object can match it: not deleted")
-    assert task._planner(items[0]) is items[0]  # pylint: disable=protected-access
-    result = task.result(items, [], 0, 0, False)
+    assert task.planner.plan(items[0]) is items[0]  # pylint: disable=protected-access
+    result = result_of(task, items, [], 0, 0, False)
     json.dumps(result, ensure_ascii=False).encode("utf-8")  # what Ansible refused: a name that is not UTF-8
     assert {entry["name"] for entry in result["skipped_entries"]} == {"bad-\\xff.txt", "back\\slash"}
 
@@ -565,7 +568,7 @@ def test_objects_that_need_one_path_as_file_and_directory_both_fail(tmp_path):
     items = [item("get", "a", DOWNLOAD), item("get", "a/b", DOWNLOAD), item("get", "a/c/d", UNCHANGED),
              item("get", "x", SKIP, "not SSE-C encrypted"), item("get", "x/y", DOWNLOAD),
              item("get", "ab", DOWNLOAD), item("delete", "a/z", DELETE)]
-    task.fail_collisions(items)
+    task.planner.fail_collisions(items)
     decided = {entry.relative: entry for entry in items}
     for relative, other in (("a", "p/a/b"), ("a/b", "p/a"), ("a/c/d", "p/a")):
         assert decided[relative].action == FAIL
@@ -577,19 +580,33 @@ def test_objects_that_need_one_path_as_file_and_directory_both_fail(tmp_path):
 
 @pytest.mark.parametrize("value", ["0640", "640", 416, "u=rw,g=r", "rw-r-----"])
 def test_a_permission_given_as_mode_gets_a_hint(value):
-    hint = sync_task.mode_hint(value)
+    hint = sync_options.mode_hint(value)
     assert "mode is the direction: push or pull" in hint and "file_mode" in hint
 
 
 @pytest.mark.parametrize("value", ["push", "pull", None, "", "upload", True])
 def test_other_modes_get_no_hint(value):
-    assert sync_task.mode_hint(value) is None
+    assert sync_options.mode_hint(value) is None
 
 
 def test_current_umask_leaves_the_umask_alone():
     before = os.umask(0o027)
     try:
-        assert sync_task.current_umask() == 0o027
-        assert sync_task.current_umask() == 0o027
+        assert sync_options.current_umask() == 0o027
+        assert sync_options.current_umask() == 0o027
     finally:
         os.umask(before)
+
+
+def test_planners_dispatch_on_the_kind_of_each_name(tree):
+    push = make_sync(path=str(tree))
+    new = Item(sync_plan.Kind.PUT_NEW, "top.txt", "p/top.txt")
+    new.path = str(tree / "top.txt")
+    assert push.planner.plan(new).action == UPLOAD  # a new file needs no HEAD
+    assert new.after.startswith("sha256 ")
+    pull = make_sync(mode="pull", path=str(tree))
+    gone, there = Item(sync_plan.Kind.DELETE, "gone", "p/gone"), Item(sync_plan.Kind.DELETE, "top.txt", "p/top.txt")
+    gone.path, there.path = str(tree / "gone"), str(tree / "top.txt")
+    assert [pull.planner.plan(entry).action for entry in (gone, there)] == [NOTHING, DELETE]
+    assert set(sync_plan.PushPlanner.planners) | set(sync_plan.PullPlanner.planners) == {
+        sync_plan.Kind.PUT, sync_plan.Kind.PUT_NEW, sync_plan.Kind.GET, sync_plan.Kind.DELETE}

@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The bulk engine: order, per-item failures, bounded parallelism, bounded read-ahead, capped tallies."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ansible_collections.ssec.s3.plugins.module_utils import bulk
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+
+
+def test_results_come_in_the_order_of_the_items_whatever_finishes_first():
+    def slow_first(number):
+        time.sleep(0.05 if number == 0 else 0)
+        return number * 10
+
+    assert list(bulk.run_parallel(slow_first, range(6), 3)) == [(n, n * 10, None) for n in range(6)]
+
+
+def test_an_ssec_error_fails_its_item_only():
+    def work(number):
+        if number % 2:
+            raise SsecError("odd %d" % number)
+        return number
+
+    assert list(bulk.run_parallel(work, range(4), 2)) == [(0, 0, None), (1, None, "odd 1"), (2, 2, None),
+                                                          (3, None, "odd 3")]
+
+
+def test_any_other_exception_stops_the_run():
+    def work(number):
+        raise ValueError("bug")
+
+    with pytest.raises(ValueError, match="bug"):
+        list(bulk.run_parallel(work, range(3), 2))
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_at_most_concurrency_items_run_at_once(concurrency):
+    lock, running, peak = threading.Lock(), [0], [0]
+
+    def work(_item):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.03)
+        with lock:
+            running[0] -= 1
+
+    list(bulk.run_parallel(work, range(12), concurrency))
+    assert peak[0] == concurrency
+
+
+def test_the_input_is_read_only_a_few_items_ahead():
+    """A listing of 100 000 names is never held whole: the engine pulls items as results are consumed."""
+    pulled = []
+
+    def listing():
+        for number in range(1000):
+            pulled.append(number)
+            yield number
+
+    results = bulk.run_parallel(lambda number: number, listing(), 2)
+    first = next(results)
+    assert first == (0, 0, None)
+    assert len(pulled) == 2 * bulk.AHEAD
+    consumed = 1 + sum(1 for _ in zip(range(99), results))
+    assert consumed == 100 and len(pulled) <= consumed + 2 * bulk.AHEAD
+    results.close()
+
+
+def test_plan_records_failures_on_the_items_and_returns_the_same_list():
+    items = [{"name": name} for name in ("a", "b", "c")]
+
+    def planner(item):
+        if item["name"] == "b":
+            raise SsecError("cannot read b")
+        item["action"] = "upload"
+
+    planned = bulk.Engine(2).plan(planner, items, lambda item, message: item.update(action="fail", error=message))
+    assert planned is items
+    assert [item["action"] for item in items] == ["upload", "fail", "upload"]
+    assert items[1]["error"] == "cannot read b"
+
+
+def test_apply_counts_failures_and_runs_with_the_concurrency_asked():
+    seen = []
+
+    def applier(item):
+        seen.append(threading.current_thread().name)
+        if item == 2:
+            raise SsecError("no")
+
+    failures = []
+    engine = bulk.Engine(8)
+    assert engine.apply(applier, [1, 2, 3], lambda item, message: failures.append((item, message)),
+                        concurrency=1) == 1
+    assert failures == [(2, "no")]
+    assert len(set(seen)) == 1  # one worker: one item at a time
+
+
+def test_a_concurrency_below_one_still_runs():
+    assert [result for _item, result, _error in bulk.Engine(0).each(lambda item: item + 1, [1, 2])] == [2, 3]
+
+
+def test_tally_caps_lists_and_keeps_counts_exact(monkeypatch):
+    monkeypatch.setattr(bulk, "LIST_CAP", 2)
+    tally = bulk.Tally(("done", "failed"))
+    for number in range(5):
+        tally.add("done", number)
+    tally.add("failed", "x")
+    assert tally.result() == {"done": [0, 1], "failed": ["x"], "counts": {"done": 5, "failed": 1}, "truncated": True}
+    assert bulk.Tally(("done",)).result() == {"done": [], "counts": {"done": 0}, "truncated": False}
