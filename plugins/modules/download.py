@@ -140,7 +140,7 @@ sha256:
   type: str
 version_id:
   description: The version downloaded (O(version_id) when given, else the current version); V(null) without versioning.
-  returned: when the server names a version, or O(version_id) is given
+  returned: always
   type: str
 backup_file:
   description: Path of the backup of the replaced O(dest).

@@ -197,7 +197,7 @@ version_id:
     - With O(state=present), on a bucket with versioning, the version the task wrote, or the current version when it
       already held the content; V(null) without versioning, and in check mode when an upload would make a new one.
     - With O(state=absent) and O(version_id), the version deleted (or that would be).
-  returned: when the server names a version, or O(version_id) is given
+  returned: with O(state=present), and with O(version_id)
   type: str
   sample: 3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
 parts:
