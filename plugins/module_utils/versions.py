@@ -53,7 +53,9 @@ def list_versions(client, bucket, prefix=""):
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             found = [_listed(entry, False) for entry in page.get("Versions") or ()]
             found += [_listed(entry, True) for entry in page.get("DeleteMarkers") or ()]
-            # A page lists versions and delete markers apart: merge them back into name order.
+            # A page lists versions and delete markers apart: merge them back, newest first within a name (the
+            # ISO 8601 times of one server compare as text).
+            found.sort(key=lambda entry: entry["last_modified"] or "", reverse=True)
             found.sort(key=lambda entry: (entry["object"], not entry["is_latest"]))
             yield from found
 
