@@ -255,7 +255,6 @@ def _readable_remote(client, params, key):
                         % (_url(remote), remote.digest_problem))
     raise SsecError("%s is encrypted with another SSE-C key: this key (MD5 %s) does not open it. Give the key "
                     "it was written with." % (_url(remote), key.md5))
-    return remote
 
 
 def _check_dest(dest):

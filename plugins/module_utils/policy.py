@@ -200,4 +200,3 @@ def copy(source, destination, overwrite=DIFFERENT, force=False):
     if source != State.THIS_KEY:
         return Verdict(Action.REFUSE, source)
     return upload(destination, overwrite, force)
-

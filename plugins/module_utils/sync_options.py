@@ -79,6 +79,7 @@ def current_umask() -> int:
     os.umask(umask)
     return umask
 
+
 def check_root(root, direction):
     """A file at path is an error; a missing path too when pushing (pull creates it)."""
     if os.path.isdir(root):

@@ -69,7 +69,7 @@ def test_the_input_is_read_only_a_few_items_ahead():
     first = next(results)
     assert first == (0, 0, None)
     assert len(pulled) == 2 * bulk.AHEAD
-    consumed = 1 + sum(1 for _ in zip(range(99), results))
+    consumed = 1 + len(list(zip(range(99), results)))
     assert consumed == 100 and len(pulled) <= consumed + 2 * bulk.AHEAD
     results.close()
 

@@ -58,8 +58,8 @@ UPLOAD = {
 }
 
 
-@pytest.mark.parametrize("state, overwrite, force", list(itertools.product(State.ALL, (NEVER, DIFFERENT, ALWAYS),
-                                                                            (False, True))))
+@pytest.mark.parametrize("state, overwrite, force",
+                         list(itertools.product(State.ALL, (NEVER, DIFFERENT, ALWAYS), (False, True))))
 def test_upload(state, overwrite, force):
     verdict = policy.upload(state, overwrite, force)
     assert verdict.action == UPLOAD[state][overwrite][force]
