@@ -12,7 +12,7 @@ import os
 import re
 import stat
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, local_files, policy, remote as remote_state, transfer
+from ansible_collections.ssec.s3.plugins.module_utils import digest, local_files, policy, remote as remote_state, transfer, versions
 from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
 from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State, Why
@@ -30,7 +30,8 @@ _REFUSED_BECAUSE = {State.OTHER_KEY: "encrypted with another SSE-C key",
 
 
 def _url(remote):
-    return "s3://%s/%s" % (remote.bucket, remote.name)
+    version = " (version %s)" % remote.version_id if remote.version_id is not None else ""
+    return "s3://%s/%s%s" % (remote.bucket, remote.name, version)
 
 
 def _base_result(remote, key):
@@ -179,8 +180,14 @@ def ensure_object(module) -> dict:
     key = module.customer_key(required=present)
     metadata = wanted_metadata(params["metadata"])
     check_content_type(params["content_type"])
+    if present and params.get("version_id") is not None:
+        raise SsecError("version_id names an existing version, for state: absent (delete exactly that version); a "
+                        "write always makes a new version. Remove version_id, or set state: absent.")
     source = _source(params) if present else None  # a bad src fails before any request
     client = module.client(max_pool_connections=params["concurrency"] + 2)
+    if not present and params.get("version_id") is not None:
+        return versions.ensure_version_absent(module, client, key)
+    written = versions.WrittenVersions(client)
     remote = remote_state.inspect(client, params["bucket"], params["object"], key)
     if not present:
         return _ensure_absent(module, client, remote, key)
@@ -201,6 +208,8 @@ def ensure_object(module) -> dict:
             result["diff"]["after"] = _after(remote, source, metadata, content_type, key)
             result["msg"] += " src changed during the upload, so it was read and uploaded again (%d times)." \
                 % source.retries
+    # The version written, or the one that already held the content (None without versioning, unknown in check mode).
+    result["version_id"] = written.last if upload else remote.head.get("VersionId")
     return result
 
 
@@ -225,7 +234,12 @@ def _ensure_absent(module, client, remote, key):
 
 def _readable_remote(client, params, key):
     """The object to download, refused when this key cannot be the one it was written with."""
-    remote = remote_state.inspect(client, params["bucket"], params["object"], key)
+    if params.get("version_id") is not None:
+        remote = versions.inspect_version(client, params["bucket"], params["object"], params["version_id"], key)
+        if versions.missing_message(remote):
+            raise SsecError(versions.missing_message(remote))
+    else:
+        remote = remote_state.inspect(client, params["bucket"], params["object"], key)
     verdict = policy.download(remote.kind, not remote.digest_problem)
     if verdict.action == Action.READ:
         return remote
@@ -289,7 +303,8 @@ def ensure_download(module) -> dict:
         message = "dest differs from the object but force: false keeps it."
 
     result = dict(_base_result(remote, key), changed=download, msg=message, dest=dest, size=remote.size,
-                  sha256=remote.sha256 or (before_sha256 if exists and same else None))
+                  sha256=remote.sha256 or (before_sha256 if exists and same else None),
+                  version_id=remote.version_id or remote.head.get("VersionId"))
     result["diff"] = {"before": {"exists": exists, "sha256": before_sha256},
                       "after": {"exists": True, "sha256": result["sha256"] if not download else remote.sha256}}
     if download and not module.check_mode:
@@ -308,9 +323,13 @@ def object_info(module) -> dict:
     params = module.params
     key = module.customer_key(required=False)
     client = module.client()
-    remote = remote_state.inspect(client, params["bucket"], params["object"], key)
+    if params.get("version_id") is not None:
+        remote = versions.inspect_version(client, params["bucket"], params["object"], params["version_id"], key)
+    else:
+        remote = remote_state.inspect(client, params["bucket"], params["object"], key)
     result = dict(_base_result(remote, key), changed=False, **info_fields(remote))
-    result["msg"] = _describe(remote)
+    result.update(versions.version_fields(remote))
+    result["msg"] = versions.missing_message(remote) or _describe(remote)
     return result
 
 

@@ -167,6 +167,23 @@ def rotate(under_old, under_new=None, encrypt_plaintext=False):
     return rotate(under_new, None, encrypt_plaintext)  # replaced between the two HEADs
 
 
+def noncurrent_version(under_old):
+    """May ssec.s3.rekey (noncurrent_versions: delete) delete a noncurrent version of a rotated object, seen with
+    the OLD key (a HEAD naming that version)?
+
+    Only a version the old key opens: WRITE (delete it). A version under another key, with no key to tell, not
+    encrypted or server-side encrypted is KEPT: the rotation is about the old key only, and such a version may be
+    the one copy of something. Nothing there: NOTHING. Unknown: REFUSE.
+    """
+    if under_old == State.ABSENT:
+        return Verdict(Action.NOTHING, under_old)
+    if under_old == State.UNKNOWN:
+        return Verdict(Action.REFUSE, under_old)
+    if under_old == State.THIS_KEY:
+        return Verdict(Action.WRITE, under_old)
+    return Verdict(Action.KEEP, under_old)
+
+
 def rotated(state):
     """Is an object seen with the new key after a rewrite really under it?"""
     return state == State.THIS_KEY

@@ -29,7 +29,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, policy, remote as remote_state, transfer
+from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, policy, remote as remote_state, transfer, versions
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, http_error, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.policy import State
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
@@ -590,9 +590,12 @@ def rekey(module):
     work = Rekeyer(client, params["bucket"], old_key, new_key, params["encrypt_plaintext"], params["concurrency"],
                    params["multipart_copy_threshold_mb"], module.check_mode)
     engine = bulk.Engine(params["concurrency"])
-    tally = bulk.Tally(LISTS)
+    cleanup = params.get("noncurrent_versions") == "delete"
+    tally = bulk.Tally(LISTS + (("deleted_versions",) if cleanup else ()))
     methods = collections.Counter()
     deferred = []
+    # Objects whose current version is under the new key (verified), and those check mode would rotate.
+    settled, planned = set(), set()
 
     def first_pass(listed):
         # Plan, and apply at once what is cheap (a copy, a one-part stream): nothing waits for the whole listing.
@@ -604,6 +607,7 @@ def rekey(module):
 
     def rotated(entry):
         tally.add("rotated", entry)
+        (planned if module.check_mode else settled).add(entry["object"])
         methods[entry["method"]] += 1
         # An SSE-C object is streamed only after the server refused to copy it.
         methods["fallback"] += entry["method"] == REENCRYPT_STREAM and entry["previous_state"] == SSE_C
@@ -619,6 +623,8 @@ def rekey(module):
             continue  # deleted since it was listed
         if state != ROTATE:  # a rotated object is listed once done
             tally.add(state, entry)
+        if state == ALREADY_ROTATED:
+            settled.add(name)
         if isinstance(done, Item):
             deferred.append(done)
         elif done is not None:
@@ -629,15 +635,31 @@ def rekey(module):
             tally.add("failed", {"object": item.name, "size": item.size, "error": error})
         else:
             rotated(entry)
+    if cleanup:
+        scope = params["object"] if params["object"] is not None else params["prefix"]
+        for listed, deleted, error in versions.delete_noncurrent(client, params["bucket"], scope, old_key, settled,
+                                                                 planned, module.check_mode, params["concurrency"]):
+            if error is not None:
+                tally.add("failed", {"object": listed["object"], "version_id": listed["version_id"], "error": error})
+            elif deleted is not None:
+                tally.add("deleted_versions", deleted)
 
-    result = dict(tally.result(), changed=tally.counts["rotated"] > 0, bucket=params["bucket"],
+    changed = tally.counts["rotated"] > 0 or tally.counts.get("deleted_versions", 0) > 0
+    result = dict(tally.result(), changed=changed, bucket=params["bucket"],
                   sse_customer_key_md5=new_key.md5, old_sse_customer_key_md5=old_key.md5)
     # Ansible reads a result key named "failed" as the task's failure flag: the list goes by another name.
     result["failed_entries"] = result.pop("failed")
     result["diff"] = rotation_diff(result["rotated"], old_key, new_key)
     result.update({name: params[name] for name in ("object", "prefix") if params[name] is not None})
     result["msg"] = describe(tally.counts, methods, module.check_mode, params["encrypt_plaintext"])
-    if tally.counts["rotated"]:
+    if cleanup:
+        result["msg"] += " %s %s that the old key opens." % (
+            "Would delete" if module.check_mode else "Deleted",
+            _plural(tally.counts["deleted_versions"], "noncurrent version"))
+        before, after = versions.deleted_versions_diff(result["deleted_versions"], old_key)
+        result["diff"]["before"].update(before)
+        result["diff"]["after"].update(after)
+    elif tally.counts["rotated"]:
         note = _versioning_note(client, params["bucket"])
         if note:
             result["versioning_note"] = note

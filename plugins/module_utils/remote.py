@@ -30,6 +30,11 @@ RCLONE_MD5_METADATA = "md5chksum"
 class RemoteObject:
     """The state of one object, relative to one key (or to no key)."""
 
+    # Set for one version asked by its id (versions.inspect_version): reads then name that version.
+    version_id = None
+    is_latest = None
+    delete_marker = False
+
     def __init__(self, bucket, name, exists=False, encryption=ABSENT, key_matches=None, head=None, key=None):
         self.bucket = bucket
         self.name = name
@@ -112,9 +117,11 @@ def _encryption(head):
     return head.get("ServerSideEncryption") or ENCRYPTION_NONE
 
 
-def _head(client, bucket, name, key):
+def _head(client, bucket, name, key, version_id=None):
     """(status, headers) of a HEAD; failures without an HTTP status (transport, TLS) leave as SsecError."""
     params = {"Bucket": bucket, "Key": name}
+    if version_id is not None:
+        params["VersionId"] = version_id
     if key is not None:
         params.update(key.request_params())
     try:
@@ -176,12 +183,13 @@ def _refused_everywhere(client, bucket, name, key, listed):
     return False  # not reached
 
 
-def inspect(client, bucket, name, key=None, listed=False) -> RemoteObject:
+def inspect(client, bucket, name, key=None, listed=False, version_id=None) -> RemoteObject:
     """The state of one object relative to ``key`` (or to no key).
 
     ``listed``: the name comes from a listing just made, so the object is known to exist (or to have existed).
+    ``version_id``: the HEADs ask for that version (give ``listed`` only when a version listing showed it).
     """
-    status, head = _head(client, bucket, name, key)
+    status, head = _head(client, bucket, name, key, version_id)
     if status == 404:
         _check_bucket(client, bucket)
         return RemoteObject(bucket, name)
@@ -195,7 +203,7 @@ def inspect(client, bucket, name, key=None, listed=False) -> RemoteObject:
         return RemoteObject(bucket, name, True, SSE_C, matches, head, key)
     if status in (400, 403) and key is not None:
         # Not SSE-C (400 on AWS/MinIO), or SSE-C under another key (403 on AWS, 400 on RGW): ask without the key.
-        plain_status, plain_head = _head(client, bucket, name, None)
+        plain_status, plain_head = _head(client, bucket, name, None, version_id)
         if plain_status == 200 and _encryption(plain_head) != SSE_C:
             return RemoteObject(bucket, name, True, _encryption(plain_head), None, plain_head)
         if plain_status == 404:

@@ -203,7 +203,7 @@ def write_download(module, client, remote, key, dest, concurrency=8, backup=Fals
         with s3_errors("download s3://%s/%s" % (remote.bucket, remote.name)):
             with _transfer_manager(client, chunk, concurrency) as manager:
                 manager.download(remote.bucket, remote.name, handle,
-                                 extra_args=key.request_params() if key else {}).result()
+                                 extra_args=dict(key.request_params() if key else {}, **_version(remote))).result()
 
     return local_files.write_file(module, dest, fill, verify=lambda path: verify_download(path, remote),
                                   backup=backup, option="dest")[1]
@@ -245,7 +245,7 @@ def same_content(client, remote, key, local) -> bool:
 
 
 def _stream_equal(client, remote, key, local) -> bool:
-    params = {"Bucket": remote.bucket, "Key": remote.name}
+    params = dict({"Bucket": remote.bucket, "Key": remote.name}, **_version(remote))
     if key is not None:
         params.update(key.request_params())
     with s3_errors("read s3://%s/%s to compare it" % (remote.bucket, remote.name)):
@@ -258,3 +258,8 @@ def _stream_equal(client, remote, key, local) -> bool:
                 return handle.read(1) == b""
         finally:
             body.close()
+
+
+def _version(remote):
+    """The VersionId of a read, when one version was asked for (ssec.s3.download version_id)."""
+    return {"VersionId": remote.version_id} if remote.version_id is not None else {}

@@ -126,3 +126,11 @@ def test_copy(source, destination, overwrite, force):
         assert verdict == policy.upload(destination, overwrite, force)
     else:
         assert verdict == (REFUSE, source)  # a source this key does not open is never read, whatever the options
+
+
+@pytest.mark.parametrize("state, expected", [
+    (A, (NOTHING, A)), (U, (REFUSE, U)), (T, (WRITE, T)),
+    (O, (KEEP, O)), (N, (KEEP, N)), (P, (KEEP, P)), (S, (KEEP, S)),
+])
+def test_a_noncurrent_version_is_deleted_only_when_the_old_key_opens_it(state, expected):
+    assert tuple(policy.noncurrent_version(state)) == expected
