@@ -21,7 +21,7 @@ import os
 import time
 import uuid
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, register_secret
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, http_error, register_secret, s3_errors
 
 RULE_ID = "ssec-abort-incomplete-uploads"
 STATEMENT_ID = "SsecRequireSseC"
@@ -35,14 +35,6 @@ _PLAIN_PROBE_PAUSE = 1.0
 _NO_ENCRYPTION_CONFIG = "ServerSideEncryptionConfigurationNotFoundError"
 
 
-def _status(exc):
-    return getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-
-
-def _code(exc):
-    return getattr(exc, "response", {}).get("Error", {}).get("Code")
-
-
 class _Call:
     """SDK calls of one bucket; errors become SsecError, except the codes a caller wants to see."""
 
@@ -51,34 +43,31 @@ class _Call:
         self.bucket = bucket
 
     def __call__(self, operation, action, permission, accept=(), **params):
-        """Call ``operation``; a ClientError whose status or code is in ``accept`` is returned, not raised."""
-        from botocore.exceptions import ClientError
-
+        """Call ``operation``; the SsecError of an answer whose status or code is in ``accept`` is returned, not
+        raised."""
         try:
-            return getattr(self.client, operation)(Bucket=self.bucket, **params)
-        except ClientError as exc:
-            if _status(exc) in accept or _code(exc) in accept:
+            with s3_errors("%s of bucket %s" % (action, self.bucket)):
+                return getattr(self.client, operation)(Bucket=self.bucket, **params)
+        except SsecError as exc:
+            if exc.status in accept or exc.code in accept:
                 return exc
-            error = self._describe(exc, action, permission)
-        except Exception as exc:  # pylint: disable=broad-except
-            error = describe_exception(exc, "%s of bucket %s" % (action, self.bucket))
-        raise error
+            raise self._describe(exc, action, permission) from None
 
     def _describe(self, exc, action, permission):
-        status = _status(exc)
+        status, code = http_error(exc)
         if status == 403:
             return SsecError(
                 "Failed to %s of bucket %s: access denied (HTTP 403). Check that the credentials may do it "
                 "(permission %s) and that the bucket belongs to their account." % (action, self.bucket, permission),
-                code=_code(exc), status=status)
-        if status == 404 and _code(exc) == "NoSuchBucket":
+                code=code, status=status)
+        if status == 404 and code == "NoSuchBucket":
             return SsecError("Failed to %s: bucket %s does not exist (it was deleted meanwhile?). Run the task again."
                              % (action, self.bucket), code="NoSuchBucket", status=404)
-        return describe_exception(exc, "%s of bucket %s" % (action, self.bucket))
+        return exc
 
 
 def _is_error(answer):
-    return isinstance(answer, Exception)
+    return isinstance(answer, SsecError)
 
 
 # -- lifecycle ---------------------------------------------------------------------------------------------------
@@ -263,11 +252,11 @@ def read_state(client, bucket, provider) -> BucketState:
     call = _Call(client, bucket)
     state = BucketState(bucket, provider)
     answer = call("head_bucket", "find", "s3:ListBucket", accept=(403, 404))
-    if _is_error(answer) and _status(answer) == 403:
+    if _is_error(answer) and answer.status == 403:
         raise SsecError(
             "Bucket %s exists but these credentials may not use it (HTTP 403): it belongs to another account, or a "
             "policy denies them access. Nothing was changed. Choose another bucket name, or use the credentials of "
-            "the bucket's owner." % bucket, code=_code(answer) or "AccessDenied", status=403)
+            "the bucket's owner." % bucket, code=answer.code or "AccessDenied", status=403)
     if _is_error(answer):
         return state
     state.exists = True
@@ -278,7 +267,7 @@ def read_state(client, bucket, provider) -> BucketState:
                   accept=("NoSuchLifecycleConfiguration", 501))
     if not _is_error(answer):
         state.rules = answer.get("Rules") or []
-    elif _code(answer) == "NoSuchLifecycleConfiguration":
+    elif answer.code == "NoSuchLifecycleConfiguration":
         state.rules = []
 
     answer = call("get_bucket_policy", "read the policy", "s3:GetBucketPolicy", accept=("NoSuchBucketPolicy", 501))
@@ -296,7 +285,7 @@ def read_state(client, bucket, provider) -> BucketState:
         rules = (answer.get("ServerSideEncryptionConfiguration") or {}).get("Rules")
         state.encryption_api = rules is not None
         state.encryption_rules = rules
-    elif _code(answer) == _NO_ENCRYPTION_CONFIG:
+    elif answer.code == _NO_ENCRYPTION_CONFIG:
         state.encryption_api = True
     return state
 
@@ -305,28 +294,23 @@ def read_state(client, bucket, provider) -> BucketState:
 
 def _probe_write(client, bucket, versioning, key):
     """Write (then delete) a small probe object, with a throwaway SSE-C key or none; the refusal, or None."""
-    from botocore.exceptions import ClientError
-
     name = "%s%s" % (PROBE_PREFIX, uuid.uuid4().hex)
     params = {"Bucket": bucket, "Key": name, "Body": b"ssec.s3 probe"}
     if key is not None:
         params.update(SSECustomerAlgorithm="AES256", SSECustomerKey=key)  # raw: botocore encodes it
     try:
-        answer = client.put_object(**params)
-    except ClientError as exc:
-        return "HTTP %s %s" % (_status(exc), _code(exc) or "")
-    except Exception as exc:  # pylint: disable=broad-except
-        error = describe_exception(exc, "write a probe object to bucket %s" % bucket)
-        raise error
+        with s3_errors("write a probe object to bucket %s" % bucket):
+            answer = client.put_object(**params)
+    except SsecError as exc:
+        if exc.status is None and exc.code is None:
+            raise  # no answer from the server (transport, TLS): nothing was refused
+        return "HTTP %s %s" % (exc.status, exc.code or "")
     delete = {"Bucket": bucket, "Key": name}
     if answer.get("VersionId") or versioning in ("enabled", "suspended"):
         # Delete the version itself: a plain delete would leave a version or a delete marker behind.
         delete["VersionId"] = answer.get("VersionId") or "null"
-    try:
+    with s3_errors("delete the probe object %s of bucket %s (delete it by hand)" % (name, bucket)):
         client.delete_object(**delete)
-    except Exception as exc:  # pylint: disable=broad-except
-        error = describe_exception(exc, "delete the probe object %s of bucket %s (delete it by hand)" % (name, bucket))
-        raise error
     return None
 
 
@@ -498,7 +482,7 @@ def _create(client, bucket, settings):
         params["CreateBucketConfiguration"] = {"LocationConstraint": region}
     answer = _Call(client, bucket)("create_bucket", "create", "s3:CreateBucket",
                                    accept=("BucketAlreadyExists", "BucketAlreadyOwnedByYou"), **params)
-    if _is_error(answer) and _code(answer) == "BucketAlreadyExists":
+    if _is_error(answer) and answer.code == "BucketAlreadyExists":
         raise SsecError("Bucket name %s is taken by another account (bucket names are global on AWS and Scaleway); "
                         "nothing was changed. Choose another bucket name." % bucket,
                         code="BucketAlreadyExists", status=409)
@@ -514,7 +498,7 @@ def _put_encryption(client, bucket, state, plan):
     if _is_error(answer):
         return ("the server refused PutBucketEncryption (HTTP %s %s): it has no default encryption "
                 "configuration to block or allow SSE-C writes with (Ceph RGW 16.2 is one such server)"
-                % (_status(answer), _code(answer) or ""))
+                % (answer.status, answer.code or ""))
     after = call("get_bucket_encryption", "read the default encryption", "s3:GetEncryptionConfiguration",
                  accept=(400, 404, 405, 501))
     rules = None if _is_error(after) else (after.get("ServerSideEncryptionConfiguration") or {}).get("Rules")
