@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 from ansible_collections.ssec.s3.plugins.module_utils.sse_key import key_from_base64, read_key_file
 
@@ -83,20 +83,15 @@ class KeyInventory:
 
 def _opens(client, remote, key):
     """Does ``key`` open the SSE-C object? One HEAD: 200 with its fingerprint; 400/403 for another key."""
-    from botocore.exceptions import ClientError
-
     try:
-        head = client.head_object(Bucket=remote.bucket, Key=remote.name, **key.request_params())
-    except ClientError as exc:
-        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (400, 403, 404):
-            return False
-        error = describe_exception(exc, "read the state of s3://%s/%s" % (remote.bucket, remote.name))
-    except Exception as exc:  # pylint: disable=broad-except
-        error = describe_exception(exc, "read the state of s3://%s/%s" % (remote.bucket, remote.name))
-    else:
-        # SeaweedFS repeats the header ("X==, X==").
-        return {part.strip() for part in (head.get("SSECustomerKeyMD5") or "").split(",") if part.strip()} == {key.md5}
-    raise error
+        with s3_errors("read the state of s3://%s/%s" % (remote.bucket, remote.name)):
+            head = client.head_object(Bucket=remote.bucket, Key=remote.name, **key.request_params())
+    except SsecError as exc:
+        if exc.status in (400, 403, 404):
+            return False  # another key's answer (404: the object went away meanwhile): this key does not open it
+        raise
+    # SeaweedFS repeats the header ("X==, X==").
+    return {part.strip() for part in (head.get("SSECustomerKeyMD5") or "").split(",") if part.strip()} == {key.md5}
 
 
 def from_params(params):
