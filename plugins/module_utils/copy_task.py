@@ -21,7 +21,7 @@ import collections
 import hashlib
 
 from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, object_task, policy, remote as remote_state, rekey_task, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, describe_exception, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.module import bucket_name_problem, object_name_problem
 from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State
 from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C, RemoteObject
@@ -38,18 +38,19 @@ def _url(bucket, name, version_id=None):
 
 
 def _head(client, bucket, name, version_id, key):
-    from botocore.exceptions import ClientError
-
+    """(status, headers) of a HEAD of one version; failures without an HTTP status (transport, TLS) leave as
+    SsecError."""
     params = {"Bucket": bucket, "Key": name, "VersionId": version_id}
     if key is not None:
         params.update(key.request_params())
     try:
-        return 200, client.head_object(**params)
-    except ClientError as exc:
-        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"), None
-    except Exception as exc:  # pylint: disable=broad-except
-        error = describe_exception(exc, "read the state of %s" % _url(bucket, name, version_id))
-    raise error
+        with s3_errors("read the state of %s" % _url(bucket, name, version_id)):
+            return 200, client.head_object(**params)
+    except SsecError as exc:
+        if exc.status is None:
+            raise
+        # The status is the answer: the caller decides what it means (a HEAD error has no body to read).
+        return exc.status, None
 
 
 def _version_listed(client, bucket, name, version_id):
@@ -246,18 +247,15 @@ class Copier(rekey_task.Rekeyer):
         return params
 
     def _copy(self, item):
-        from botocore.exceptions import ClientError
-
         params = self.copy_params(item)
         action = "copy %s to %s" % (_url(item.source_bucket, item.source_name, item.version_id), item.url)
         try:
-            self.client.copy_object(**params)
-        except ClientError as exc:
+            with s3_errors(action, write=True):
+                self.client.copy_object(**params)
+        except SsecError as exc:
             if rekey_task._not_implemented(exc):  # pylint: disable=protected-access
                 return False
-            error = describe_exception(exc, action, write=True)
-        except Exception as exc:  # pylint: disable=broad-except
-            error = describe_exception(exc, action, write=True)
+            error = exc
         else:
             self._verify(item)
             return True
@@ -299,22 +297,18 @@ class Copier(rekey_task.Rekeyer):
 
     def _tags(self, item):
         """The source's tags (a CopyObject carries them; a new object or upload must be given them)."""
-        from botocore.exceptions import ClientError
-
         if item.tags is not None:
             return item.tags
         params = {"Bucket": item.source_bucket, "Key": item.source_name}
         if item.version_id:
             params["VersionId"] = item.version_id
-        action = "read the tags of %s" % _url(item.source_bucket, item.source_name, item.version_id)
         try:
-            tags = self.client.get_object_tagging(**params).get("TagSet") or []
-        except ClientError as exc:
+            with s3_errors("read the tags of %s" % _url(item.source_bucket, item.source_name, item.version_id)):
+                tags = self.client.get_object_tagging(**params).get("TagSet") or []
+        except SsecError as exc:
             if not rekey_task._not_implemented(exc):  # pylint: disable=protected-access
-                raise describe_exception(exc, action) from None
-            tags = []
-        except Exception as exc:  # pylint: disable=broad-except
-            raise describe_exception(exc, action) from None
+                raise
+            tags = []  # a server without tagging: the source has none to carry over
         item.tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
         return item.tags
 
