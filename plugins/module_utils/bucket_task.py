@@ -51,7 +51,8 @@ class _Call:
         except SsecError as exc:
             if exc.status in accept or exc.code in accept:
                 return exc
-            raise self._describe(exc, action, permission) from None
+            error = self._describe(exc, action, permission)
+        raise error  # outside the except: the message says it all, no "during handling" link to the answer
 
     def _describe(self, exc, action, permission):
         status, code = http_error(exc)
@@ -155,7 +156,7 @@ def parse_policy(text, bucket):
     try:
         document = json.loads(text)
     except ValueError:
-        document = None
+        document = None  # not JSON: refused just below, like JSON that is no policy
     if not isinstance(document, dict) or not isinstance(document.get("Statement", []), (list, dict)):
         raise SsecError(
             "The policy of bucket %s is not a JSON policy document (an object with a Statement list), so the "

@@ -13,6 +13,7 @@ import datetime
 import hashlib
 
 import pytest
+from botocore import exceptions as bex
 
 from ansible_collections.ssec.s3.plugins.module_utils import copy_task, digest
 from ansible_collections.ssec.s3.plugins.module_utils.copy_task import (
@@ -236,3 +237,41 @@ def test_describe():
     assert "2 objects skipped (see skipped_entries)" in message
     assert describe(dict(counts, copied=0, skipped=0), collections.Counter(), True) == \
         "Nothing would be copied; 1 object already held the same content under the destination key."
+
+
+# ---- answers read from the SsecError of s3_errors (botocore's Stubber: no server here lacks tagging) --------------
+
+TAGS_PARAMS = {"Bucket": "staging", "Key": "app.tar.gz", "VersionId": "v1"}
+
+
+def test_a_server_without_tagging_gives_the_copy_no_tags(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("get_object_tagging", "NotImplemented", "", 501, expected_params=TAGS_PARAMS)
+    assert Copier(client, "production", SOURCE_KEY, DEST_KEY)._tags(item()) == []  # pylint: disable=protected-access
+
+
+def test_a_refused_tags_read_fails_the_copy(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("get_object_tagging", "AccessDenied", "Access Denied", 403, expected_params=TAGS_PARAMS)
+    with pytest.raises(SsecError) as caught:
+        Copier(client, "production", SOURCE_KEY, DEST_KEY)._tags(item())  # pylint: disable=protected-access
+    assert caught.value.status == 403
+    assert caught.value.message.startswith("Failed to read the tags of s3://staging/app.tar.gz (version v1): Access Denied")
+
+
+def test_a_copy_the_server_does_not_implement_is_streamed_instead(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("copy_object", "NotImplemented", "", 501)
+    assert Copier(client, "production", SOURCE_KEY, DEST_KEY)._copy(item()) is False  # pylint: disable=protected-access
+
+
+def test_a_versioned_head_without_an_answer_is_no_status():
+    class _Unreachable:
+        def head_object(self, **_params):
+            raise bex.EndpointConnectionError(endpoint_url="https://s3.example.test")
+
+    with pytest.raises(SsecError) as caught:
+        copy_task._head(_Unreachable(), "staging", "app.tar.gz", "v1", SOURCE_KEY)  # pylint: disable=protected-access
+    assert caught.value.status is None
+    assert caught.value.message.startswith("Failed to read the state of s3://staging/app.tar.gz (version v1): the "
+                                           "endpoint could not be reached")
