@@ -47,11 +47,13 @@ class _Call:
         raised."""
         try:
             with s3_errors("%s of bucket %s" % (action, self.bucket)):
-                return getattr(self.client, operation)(Bucket=self.bucket, **params)
+                answer = getattr(self.client, operation)(Bucket=self.bucket, **params)
         except SsecError as exc:
             if exc.status in accept or exc.code in accept:
                 return exc
             error = self._describe(exc, action, permission)
+        else:
+            return answer
         raise error  # outside the except: the message says it all, no "during handling" link to the answer
 
     def _describe(self, exc, action, permission):
