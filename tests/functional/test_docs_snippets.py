@@ -346,6 +346,7 @@ def _check_bucket(_project, service, _registered, policy=False):
     client.delete_bucket_lifecycle(Bucket=BUCKET)
     client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
 
+
 def _check_versions_rollback(project, _service, _registered):
     deployed = project / "root" / "opt" / "myapp" / "myapp.tar.gz"
     assert _sha256(deployed) == _sha256(project / "release-1.bin")
