@@ -20,11 +20,12 @@ from __future__ import annotations
 import collections
 import hashlib
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, object_task, policy, remote as remote_state, rekey_task, transfer
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    bulk, digest, object_task, policy, remote as remote_state, rekey_task, transfer, versions)
 from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils.module import bucket_name_problem, object_name_problem
 from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
 from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import MAX_COPY_MB, MIB, MULTIPART_COPY, REENCRYPT_STREAM
 
 LISTS = ("copied", "unchanged", "skipped", "failed")
@@ -37,62 +38,14 @@ def _url(bucket, name, version_id=None):
     return "s3://%s/%s%s" % (bucket, name, " (version %s)" % version_id if version_id else "")
 
 
-def _head(client, bucket, name, version_id, key):
-    """(status, headers) of a HEAD of one version; failures without an HTTP status (transport, TLS) leave as
-    SsecError."""
-    params = {"Bucket": bucket, "Key": name, "VersionId": version_id}
-    if key is not None:
-        params.update(key.request_params())
-    try:
-        with s3_errors("read the state of %s" % _url(bucket, name, version_id)):
-            return 200, client.head_object(**params)
-    except SsecError as exc:
-        if exc.status is None:
-            raise
-        # The status is the answer: the caller decides what it means (a HEAD error has no body to read).
-        return exc.status, None
-
-
-def _version_listed(client, bucket, name, version_id):
-    with s3_errors("list the versions of %s" % _url(bucket, name)):
-        pages = client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=name)
-        for page in pages:
-            for entry in (page.get("Versions") or []) + (page.get("DeleteMarkers") or []):
-                if entry.get("Key") == name and entry.get("VersionId") == version_id:
-                    return True
-    return False
-
-
-def _inspect_version(client, bucket, name, version_id, key):
-    """remote.inspect for one version of an object (the same states, from HEADs with VersionId)."""
-    status, head = _head(client, bucket, name, version_id, key)
-    if status == 200:
-        if remote_state._encryption(head) != SSE_C:  # pylint: disable=protected-access
-            return RemoteObject(bucket, name, True, remote_state._encryption(head), None, head)  # pylint: disable=protected-access
-        matches = remote_state._key_md5s(head.get("SSECustomerKeyMD5")) == {key.md5}  # pylint: disable=protected-access
-        return RemoteObject(bucket, name, True, SSE_C, matches, head, key)
-    if status == 405:
-        raise SsecError("%s is a delete marker, not data: give the version_id of a version that holds data "
-                        "(ssec.s3.object_info with versions: true lists them)." % _url(bucket, name, version_id))
-    if status in (400, 403):
-        plain_status, plain_head = _head(client, bucket, name, version_id, None)
-        if plain_status == 200 and remote_state._encryption(plain_head) != SSE_C:  # pylint: disable=protected-access
-            return RemoteObject(bucket, name, True, remote_state._encryption(plain_head), None, plain_head)  # pylint: disable=protected-access
-        status = plain_status if plain_status == 404 else status
-        if status != 404 and _version_listed(client, bucket, name, version_id):
-            return RemoteObject(bucket, name, True, SSE_C, False)
-        status = 404  # a version id the server does not know (some servers answer 400 to one it cannot parse)
-    if status == 404:
-        remote_state._check_bucket(client, bucket)  # pylint: disable=protected-access
-        return RemoteObject(bucket, name)
-    raise SsecError("Failed to read the state of %s (HTTP %s). Check the credentials (s3:GetObjectVersion)."
-                    % (_url(bucket, name, version_id), status), status=status)
-
-
 def inspect_source(client, bucket, name, key, version_id=None, listed=False):
+    """The source's state under the source key; with ``version_id``, that version's (a delete marker is refused)."""
     if version_id is None:
         return remote_state.inspect(client, bucket, name, key, listed=listed)
-    return _inspect_version(client, bucket, name, version_id, key)
+    source = versions.inspect_version(client, bucket, name, version_id, key)
+    if source.delete_marker:
+        raise SsecError(versions.missing_message(source))
+    return source
 
 
 def source_problem(source, key, version_id=None):
@@ -226,6 +179,10 @@ class CopyItem(rekey_task.Item):
             source["VersionId"] = self.version_id
         return source
 
+    @property
+    def source_url(self):
+        return _url(self.source_bucket, self.source_name, self.version_id)
+
     def entry(self):
         return {"object": self.name, "source_object": self.source_name, "size": self.size, "method": self.method,
                 "previous_state": self.previous_state}
@@ -268,32 +225,6 @@ class Copier(rekey_task.Rekeyer):
         self._check(item, after)
         item.written_version = after.head.get("VersionId")
 
-    def upload_part_copy_params(self, item, upload_id, part):
-        params = super().upload_part_copy_params(item, upload_id, part)
-        params["CopySource"] = item.copy_source()
-        return params
-
-    def _read(self, item, what, byte_range=None):
-        params = {"Bucket": item.source_bucket, "Key": item.source_name}
-        if item.version_id:
-            params["VersionId"] = item.version_id
-        if byte_range:
-            params["Range"] = "bytes=%d-%d" % byte_range
-        if item.etag:
-            params["IfMatch"] = item.etag
-        params.update(self.old_key.request_params())
-        source = _url(item.source_bucket, item.source_name, item.version_id)
-        with s3_errors("read %s of %s" % (what, source)):
-            body = self.client.get_object(**params)["Body"]
-            try:
-                data = body.read()
-            finally:
-                body.close()
-        expected = byte_range[1] - byte_range[0] + 1 if byte_range else item.size
-        if len(data) != expected:
-            raise SsecError("%s of %s came back with %d bytes instead of %d: the source changed during the copy. "
-                            "Run the task again." % (what.capitalize(), source, len(data), expected))
-        return data
 
     def _tags(self, item):
         """The source's tags (a CopyObject carries them; a new object or upload must be given them)."""

@@ -163,6 +163,14 @@ class Item:
     def url(self):
         return "s3://%s/%s" % (self.bucket, self.name)
 
+    def copy_source(self):
+        """Where the data is read from: the object itself (ssec.s3.copy reads another one)."""
+        return {"Bucket": self.bucket, "Key": self.name}
+
+    @property
+    def source_url(self):
+        return self.url
+
     def entry(self):
         return {"object": self.name, "size": self.size, "method": self.method, "previous_state": self.previous_state,
                 "digest": self.digest}
@@ -420,7 +428,7 @@ class Rekeyer:
         number, first, last = part
         params = {
             "Bucket": item.bucket, "Key": item.name, "UploadId": upload_id, "PartNumber": number,
-            "CopySource": {"Bucket": item.bucket, "Key": item.name},
+            "CopySource": item.copy_source(),
             "CopySourceRange": "bytes=%d-%d" % (first, last),
         }
         if item.etag:
@@ -446,15 +454,15 @@ class Rekeyer:
         return [first] + _run_parts(lambda part: self._copy_part(item, upload_id, part), ranges[1:], self.concurrency)
 
     def _read(self, item, what, byte_range=None):
-        """The plaintext of the object (or of a range of it), read with the old key and conditional on its ETag."""
-        params = {"Bucket": item.bucket, "Key": item.name}
+        """The plaintext of the source (or of a range of it), read with the old key and conditional on its ETag."""
+        params = dict(item.copy_source())
         if byte_range:
             params["Range"] = "bytes=%d-%d" % byte_range
         if item.etag:
             params["IfMatch"] = item.etag
         if item.encrypted:
             params.update(self.old_key.request_params())
-        with s3_errors("read %s of %s" % (what, item.url)):
+        with s3_errors("read %s of %s" % (what, item.source_url)):
             body = self.client.get_object(**params)["Body"]
             try:
                 data = body.read()
@@ -462,8 +470,8 @@ class Rekeyer:
                 body.close()
         expected = byte_range[1] - byte_range[0] + 1 if byte_range else item.size
         if len(data) != expected:
-            raise SsecError("%s of %s came back with %d bytes instead of %d: the object changed during the rewrite. "
-                            "Run the task again." % (what.capitalize(), item.url, len(data), expected))
+            raise SsecError("%s of %s came back with %d bytes instead of %d: it changed while it was read. "
+                            "Run the task again." % (what.capitalize(), item.source_url, len(data), expected))
         return data
 
     def _stream_whole(self, item):

@@ -13,7 +13,6 @@ import datetime
 import hashlib
 
 import pytest
-from botocore import exceptions as bex
 
 from ansible_collections.ssec.s3.plugins.module_utils import copy_task, digest
 from ansible_collections.ssec.s3.plugins.module_utils.copy_task import (
@@ -263,15 +262,3 @@ def test_a_copy_the_server_does_not_implement_is_streamed_instead(stubbed):
     client, stubber = stubbed
     stubber.add_client_error("copy_object", "NotImplemented", "", 501)
     assert Copier(client, "production", SOURCE_KEY, DEST_KEY)._copy(item()) is False  # pylint: disable=protected-access
-
-
-def test_a_versioned_head_without_an_answer_is_no_status():
-    class _Unreachable:
-        def head_object(self, **_params):
-            raise bex.EndpointConnectionError(endpoint_url="https://s3.example.test")
-
-    with pytest.raises(SsecError) as caught:
-        copy_task._head(_Unreachable(), "staging", "app.tar.gz", "v1", SOURCE_KEY)  # pylint: disable=protected-access
-    assert caught.value.status is None
-    assert caught.value.message.startswith("Failed to read the state of s3://staging/app.tar.gz (version v1): the "
-                                           "endpoint could not be reached")
