@@ -299,11 +299,11 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils import key_inventory
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
-from ansible_collections.ssec.s3.plugins.module_utils.object_info_prefix import object_info_prefix
-from ansible_collections.ssec.s3.plugins.module_utils.object_task import object_info
-from ansible_collections.ssec.s3.plugins.module_utils.versions import object_info_versions
+from ansible_collections.ssec.s3.plugins.module_utils import _key_inventory as key_inventory
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._object_info_prefix import object_info_prefix
+from ansible_collections.ssec.s3.plugins.module_utils._object_task import object_info
+from ansible_collections.ssec.s3.plugins.module_utils._versions import object_info_versions
 
 
 def main():

@@ -294,8 +294,8 @@ msg:
   sample: Rotated 12 objects to the new key; 3 objects already under it.
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
-from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import MAX_COPY_MB, rekey
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._rekey_task import MAX_COPY_MB, rekey
 
 
 def main():

@@ -16,8 +16,8 @@ import json
 import pytest
 from botocore import exceptions as bex
 
-from ansible_collections.ssec.s3.plugins.module_utils import bucket_task
-from ansible_collections.ssec.s3.plugins.module_utils.bucket_task import (
+from ansible_collections.ssec.s3.plugins.module_utils import _bucket_task as bucket_task
+from ansible_collections.ssec.s3.plugins.module_utils._bucket_task import (
     RULE_ID,
     STATEMENT_ID,
     blocked_state,
@@ -31,7 +31,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.bucket_task import (
     rule_days,
     rules_with_blocked,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, register_secret
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, register_secret
 
 BUCKET = "artifacts"
 KMS_RULE = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "arn:aws:kms:k"},

@@ -14,8 +14,8 @@ import hashlib
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import copy_task, digest
-from ansible_collections.ssec.s3.plugins.module_utils.copy_task import (
+from ansible_collections.ssec.s3.plugins.module_utils import _copy_task as copy_task, _digest as digest
+from ansible_collections.ssec.s3.plugins.module_utils._copy_task import (
     Copier,
     CopyItem,
     check_options,
@@ -25,9 +25,9 @@ from ansible_collections.ssec.s3.plugins.module_utils.copy_task import (
     stored_metadata,
     wanted_attributes,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE, SSE_C, RemoteObject
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._remote import ENCRYPTION_NONE, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

@@ -9,9 +9,9 @@ import itertools
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import policy
-from ansible_collections.ssec.s3.plugins.module_utils.policy import ALWAYS, DIFFERENT, NEVER, Action, State, Why
-from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils import _policy as policy
+from ansible_collections.ssec.s3.plugins.module_utils._policy import ALWAYS, DIFFERENT, NEVER, Action, State, Why
+from ansible_collections.ssec.s3.plugins.module_utils._remote import ENCRYPTION_NONE, SSE_C, RemoteObject
 
 A, P, S, T, O, N, U = State.ABSENT, State.PLAINTEXT, State.OTHER_SSE, State.THIS_KEY, State.OTHER_KEY, State.NO_KEY, \
     State.UNKNOWN

@@ -10,12 +10,14 @@ import os
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, sync_names, sync_options, sync_plan, sync_result
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE, SSE_C, RemoteObject
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
-from ansible_collections.ssec.s3.plugins.module_utils.sync_options import Settings
-from ansible_collections.ssec.s3.plugins.module_utils.sync_plan import (
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _bulk as bulk, _sync_names as sync_names, _sync_options as sync_options, _sync_plan as sync_plan,
+    _sync_result as sync_result)
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._remote import ENCRYPTION_NONE, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils._sync_options import Settings
+from ansible_collections.ssec.s3.plugins.module_utils._sync_plan import (
     COMPARE,
     DELETE,
     DOWNLOAD,
@@ -26,7 +28,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.sync_plan import (
     UPLOAD,
     Item,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.sync_task import Sync
+from ansible_collections.ssec.s3.plugins.module_utils._sync_task import Sync
 
 KEY = CustomerKey(bytes(range(1, 33)))
 OTHER_KEY = CustomerKey(bytes(range(2, 34)))
@@ -304,7 +306,7 @@ def test_pull_refuses_an_object_whose_digest_does_not_open():
 
 
 def _sealed(key):
-    from ansible_collections.ssec.s3.plugins.module_utils import digest
+    from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest
 
     return digest.seal(key, SHA)
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Local files: checks before anything is written, and the one way the collection writes a file.
 
 Every file the collection writes (a download, a file of a sync pull, a key file) goes through
@@ -18,7 +19,7 @@ import stat
 import tempfile
 import threading
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 
 # AnsibleModule.atomic_move reads the umask by setting it to 0 for a moment when it creates a file: a
 # directory another thread made in that moment would be world-writable. Both hold this lock.

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Key files on disk: inspect, create race-safely, replace atomically.
 
 A lost SSE-C key is lost data, so nothing here ever truncates or rewrites a
@@ -13,9 +14,9 @@ from __future__ import annotations
 import os
 import time
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.local_files import NoHardLinks, fsync_directory, write_file
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import (
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._local_files import NoHardLinks, fsync_directory, write_file
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import (
     InvalidKeyError,
     encode_key_file,
     key_file_shape_problem,

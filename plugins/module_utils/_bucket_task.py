@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Backend of ssec.s3.bucket and ssec.s3.bucket_info: a bucket made ready for SSE-C objects.
 
 The module owns one lifecycle rule (RULE_ID) and one policy statement (STATEMENT_ID); every other rule and
@@ -21,7 +22,7 @@ import os
 import time
 import uuid
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, http_error, register_secret, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, http_error, register_secret, s3_errors
 
 RULE_ID = "ssec-abort-incomplete-uploads"
 STATEMENT_ID = "SsecRequireSseC"
@@ -364,7 +365,7 @@ def check_bucket_options(params):
 
 
 def bucket_info(module) -> dict:
-    from ansible_collections.ssec.s3.plugins.module_utils.connection import resolve_settings
+    from ansible_collections.ssec.s3.plugins.module_utils._connection import resolve_settings
 
     params = module.params
     client = module.client()
@@ -580,7 +581,7 @@ def _delete(module, client, state):
 
 
 def bucket(module) -> dict:
-    from ansible_collections.ssec.s3.plugins.module_utils.connection import resolve_settings
+    from ansible_collections.ssec.s3.plugins.module_utils._connection import resolve_settings
 
     params = module.params
     check_bucket_options(params)

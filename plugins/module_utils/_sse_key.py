@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """SSE-C customer keys: parsing, fingerprints and the request parameters.
 
 The one place that turns user input (base64 text, a key file in raw, base64
@@ -16,7 +17,7 @@ import hmac
 import os
 import string
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, register_secret
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, register_secret
 
 KEY_LENGTH = 32
 ALGORITHM = "AES256"

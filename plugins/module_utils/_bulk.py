@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """The bulk engine of sync, rekey and the prefix survey: list -> parallel plan -> apply -> tally.
 
 - list: ``list_objects`` reads a prefix page by page, as a generator;
@@ -20,7 +21,7 @@ from __future__ import annotations
 import collections
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors
 
 # Result lists stop growing here; the counts stay exact.
 LIST_CAP = 1000

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """ssec.s3.sync: what to do with each name, decided by two planners (push, pull) on the bulk engine.
 
 A planner lists both sides into Items (``items``), then decides one Item at a time (``plan``, run in
@@ -13,10 +14,11 @@ from __future__ import annotations
 import os
 import stat
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, policy, remote as remote_state, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State, Why
-from ansible_collections.ssec.s3.plugins.module_utils.sync_names import (
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _bulk as bulk, _policy as policy, _remote as remote_state, _transfer as transfer)
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._policy import Action, State, Why
+from ansible_collections.ssec.s3.plugins.module_utils._sync_names import (
     object_name,
     relative_name,
     selected,
@@ -25,7 +27,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.sync_names import (
     upload_problem,
     walk,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.sync_options import current_umask, resolve_mode
+from ansible_collections.ssec.s3.plugins.module_utils._sync_options import current_umask, resolve_mode
 
 # What the plan decides for one name.
 UPLOAD, DOWNLOAD, UNCHANGED, DELETE, SKIP, FAIL, CHMOD, COMPARE, NOTHING = (

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Backend of ssec.s3.copy: server-side copy of SSE-C objects to another name, bucket and key (promotion).
 
 Each object is decided from HEADs only: the source with the source key, the destination with the destination
@@ -21,12 +22,13 @@ import collections
 import hashlib
 
 from ansible_collections.ssec.s3.plugins.module_utils import (
-    bulk, digest, object_task, policy, remote as remote_state, rekey_task, transfer, versions)
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
-from ansible_collections.ssec.s3.plugins.module_utils.module import bucket_name_problem, object_name_problem
-from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
-from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import MAX_COPY_MB, MIB, MULTIPART_COPY, REENCRYPT_STREAM
+    _bulk as bulk, _digest as digest, _object_task as object_task, _policy as policy, _remote as remote_state,
+    _rekey_task as rekey_task, _transfer as transfer, _versions as versions)
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._module import bucket_name_problem, object_name_problem
+from ansible_collections.ssec.s3.plugins.module_utils._policy import Action, State
+from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C
+from ansible_collections.ssec.s3.plugins.module_utils._rekey_task import MAX_COPY_MB, MIB, MULTIPART_COPY, REENCRYPT_STREAM
 
 LISTS = ("copied", "unchanged", "skipped", "failed")
 _SOURCE_KEY_HINT = ("Give the key it was written with as source_sse_customer_key or source_sse_customer_key_file "
@@ -224,7 +226,6 @@ class Copier(rekey_task.Rekeyer):
         after = remote_state.inspect(self.client, item.bucket, item.name, self.new_key, listed=True)
         self._check(item, after)
         item.written_version = after.head.get("VersionId")
-
 
     def _tags(self, item):
         """The source's tags (a CopyObject carries them; a new object or upload must be given them)."""

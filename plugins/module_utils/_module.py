@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """What every ssec.s3 module shares: its argument spec, dependency checks, the error boundary."""
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ssec.s3.plugins.module_utils.connection import connection_argument_spec, s3_client
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, registered_secrets, scrub
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import (
+from ansible_collections.ssec.s3.plugins.module_utils._connection import connection_argument_spec, s3_client
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, registered_secrets, scrub
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import (
     key_argument_spec,
     key_from_params,
     key_mutually_exclusive,

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """The safety policy of the collection, stated once: what may be done to an object in each state.
 
 The collection's promise is that no task replaces, reads or deletes an object under another key by

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """ssec.s3.sync: object names and local names, the include/exclude filters, and the walk of the local tree."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import fnmatch
 import os
 import stat
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import object_name_problem
+from ansible_collections.ssec.s3.plugins.module_utils._module import object_name_problem
 
 
 def normalize_prefix(prefix) -> str:

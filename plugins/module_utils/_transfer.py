@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Moving data: local hashing, part sizes, encrypted upload, verified download, streamed compare.
 
 Transfers go through s3transfer (the engine of the aws cli and boto3), with the
@@ -15,8 +16,8 @@ import io
 import os
 import time
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, local_files
-from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest, _local_files as local_files
+from ansible_collections.ssec.s3.plugins.module_utils._errors import DELETE, SsecError, s3_errors
 
 MIB = 1024 * 1024
 MAX_PARTS = 1000

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Backend of ssec.s3.rekey: re-encrypt existing objects under a new SSE-C key, in place.
 
 Each object is classified from HEADs only (remote.inspect, with the old key and, when needed, the new one),
@@ -29,10 +30,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, digest, policy, remote as remote_state, transfer, versions
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, http_error, s3_errors
-from ansible_collections.ssec.s3.plugins.module_utils.policy import State
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _bulk as bulk, _digest as digest, _policy as policy, _remote as remote_state, _transfer as transfer,
+    _versions as versions)
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, http_error, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._policy import State
+from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C
 
 LISTS = ("rotated", "already_rotated", "unknown_key", "plaintext", "failed")
 # What to do with an object, from its state under the old and the new key.

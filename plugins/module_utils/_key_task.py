@@ -1,19 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """The ssec.s3.key module's backend: decide, then (outside check mode) act."""
 
 from __future__ import annotations
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.key_file import (
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._key_file import (
     KeyFileState,
     create_key_file,
     inspect_key_file,
     replace_key_file,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.local_files import set_attributes, writable_parent
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils._local_files import set_attributes, writable_parent
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 DEFAULT_MODE = "0600"
 

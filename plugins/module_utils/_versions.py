@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Object versions: one version by its id, every version under a prefix, and the noncurrent versions an old key
 opens (ssec.s3.rekey ``noncurrent_versions: delete``).
 
@@ -12,10 +13,10 @@ delete marker (AWS: 405), and RGW 400 both with another key and without one.
 
 from __future__ import annotations
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, policy, remote as remote_state
-from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
-from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
+from ansible_collections.ssec.s3.plugins.module_utils import _bulk as bulk, _policy as policy, _remote as remote_state
+from ansible_collections.ssec.s3.plugins.module_utils._errors import DELETE, SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._policy import Action, State
+from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C
 
 # Why policy.delete refused, in the words of the error.
 _REFUSED_BECAUSE = {State.OTHER_KEY: "encrypted with another SSE-C key",
@@ -195,7 +196,7 @@ def _counts(states):
 def object_info_versions(module) -> dict:
     """Every version and delete marker under a prefix, each with its state relative to the key given."""
     # Imported here: object_info_prefix imports object_task, which imports this module.
-    from ansible_collections.ssec.s3.plugins.module_utils import object_info_prefix as survey
+    from ansible_collections.ssec.s3.plugins.module_utils import _object_info_prefix as survey
 
     params = module.params
     key = module.customer_key(required=False)

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Backends of ssec.s3.object, ssec.s3.download and ssec.s3.object_info: decide, then act."""
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import os
 import re
 import stat
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, local_files, policy, remote as remote_state, transfer, versions
-from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE, SsecError, s3_errors
-from ansible_collections.ssec.s3.plugins.module_utils.local_files import writable_parent
-from ansible_collections.ssec.s3.plugins.module_utils.policy import Action, State, Why
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _digest as digest, _local_files as local_files, _policy as policy, _remote as remote_state,
+    _transfer as transfer, _versions as versions)
+from ansible_collections.ssec.s3.plugins.module_utils._errors import DELETE, SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._local_files import writable_parent
+from ansible_collections.ssec.s3.plugins.module_utils._policy import Action, State, Why
+from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C
 
 # What every server keeps as it is in a user metadata name (Ceph RGW turns '_' into '-').
 _METADATA_NAME = re.compile(r"^[a-z0-9.-]+$")

@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """ssec.s3.sync: the result of a run (lists, counts, diff, message, warnings) from its decided items."""
 
 from __future__ import annotations
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk
-from ansible_collections.ssec.s3.plugins.module_utils.sync_names import shown
-from ansible_collections.ssec.s3.plugins.module_utils.sync_options import PULL, PUSH
-from ansible_collections.ssec.s3.plugins.module_utils.sync_plan import (
+from ansible_collections.ssec.s3.plugins.module_utils import _bulk as bulk
+from ansible_collections.ssec.s3.plugins.module_utils._sync_names import shown
+from ansible_collections.ssec.s3.plugins.module_utils._sync_options import PULL, PUSH
+from ansible_collections.ssec.s3.plugins.module_utils._sync_plan import (
     CHMOD,
     DELETE,
     DOWNLOAD,

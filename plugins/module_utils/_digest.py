@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """The encrypted content digest stored in ``x-amz-meta-ssec-sha256``.
 
 S3 user metadata is not encrypted by SSE-C, so the plaintext SHA-256 is sealed
@@ -16,7 +17,7 @@ import base64
 import binascii
 import os
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 
 METADATA_NAME = "ssec-sha256"
 _VERSION = "v1"

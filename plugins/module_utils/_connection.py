@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """The connection option group and the one S3 client factory.
 
 An explicit option always wins over the environment. A plain ``http://``
@@ -15,7 +16,7 @@ import os
 import ssl
 from urllib.parse import urlparse
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors
 
 PROVIDERS = ("aws", "scaleway", "other")
 

@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Backend of ssec.s3.object_info with ``prefix``: the state of every object under a prefix, from parallel HEADs."""
 
 from __future__ import annotations
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, key_inventory, remote as remote_state
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.object_task import info_fields
-from ansible_collections.ssec.s3.plugins.module_utils.policy import State
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _bulk as bulk, _key_inventory as key_inventory, _remote as remote_state)
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._object_task import info_fields
+from ansible_collections.ssec.s3.plugins.module_utils._policy import State
 
 # States relative to the key given (or to no key), in the order of ``counts``: policy.State names them.
 STATES = (State.PLAINTEXT, State.THIS_KEY, State.OTHER_KEY, State.NO_KEY, State.OTHER_SSE)

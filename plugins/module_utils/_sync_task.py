@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Backend of ssec.s3.sync: a local directory and an object prefix, made the same in one direction.
 
 A run on the bulk engine. Plan: the planner of the direction (sync_plan) walks the directory and lists the
@@ -15,11 +16,11 @@ from __future__ import annotations
 import mimetypes
 import os
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, sync_result
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.sync_apply import PullApplier, PushApplier
-from ansible_collections.ssec.s3.plugins.module_utils.sync_options import PULL, PUSH, Settings, check_root, validate
-from ansible_collections.ssec.s3.plugins.module_utils.sync_plan import (
+from ansible_collections.ssec.s3.plugins.module_utils import _bulk as bulk, _sync_result as sync_result
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._sync_apply import PullApplier, PushApplier
+from ansible_collections.ssec.s3.plugins.module_utils._sync_options import PULL, PUSH, Settings, check_root, validate
+from ansible_collections.ssec.s3.plugins.module_utils._sync_plan import (
     DOWNLOAD,
     FAIL,
     UPLOAD,

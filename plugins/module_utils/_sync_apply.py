@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """ssec.s3.sync: the writes a plan decided (upload, download, mode fix, delete), one item at a time."""
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ from __future__ import annotations
 import mimetypes
 import os
 
-from ansible_collections.ssec.s3.plugins.module_utils import local_files, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import DELETE as DELETE_WRITE, s3_errors
-from ansible_collections.ssec.s3.plugins.module_utils.sync_plan import CHMOD, DELETE, DOWNLOAD, UPLOAD, fingerprint, os_error
+from ansible_collections.ssec.s3.plugins.module_utils import _local_files as local_files, _transfer as transfer
+from ansible_collections.ssec.s3.plugins.module_utils._errors import DELETE as DELETE_WRITE, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._sync_plan import CHMOD, DELETE, DOWNLOAD, UPLOAD, fingerprint, os_error
 
 
 class Applier:

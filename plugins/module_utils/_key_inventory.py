@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Key inventory of object_info with ``prefix``: which of the known keys opens each object.
 
 An SSE-C object tells nobody its key's fingerprint without the key (HEAD answers 400), so each known key is tried
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import threading
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import key_from_base64, read_key_file
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import key_from_base64, read_key_file
 
 
 def argument_spec() -> dict:

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """What an object is, as far as a key holder can tell: one HEAD (two at most), no data read.
 
 Servers disagree on a key sent for an object that is not SSE-C encrypted
@@ -18,8 +19,8 @@ from __future__ import annotations
 import base64
 import binascii
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, policy
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest, _policy as policy
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors
 
 # The public values of ``encryption`` (object_info, rekey) and ``previous_state``; decisions use ``kind``.
 ABSENT, ENCRYPTION_NONE, SSE_C = "absent", "none", "sse-c"

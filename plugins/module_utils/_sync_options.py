@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """ssec.s3.sync: its options, read and checked once before any request (direction, path, file modes)."""
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.ssec.s3.plugins.module_utils import local_files, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.module import object_name_problem
-from ansible_collections.ssec.s3.plugins.module_utils.sync_names import normalize_prefix
+from ansible_collections.ssec.s3.plugins.module_utils import _local_files as local_files, _transfer as transfer
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._module import object_name_problem
+from ansible_collections.ssec.s3.plugins.module_utils._sync_names import normalize_prefix
 
 PUSH, PULL = "push", "pull"
 
