@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors
-from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C
+from ansible_collections.ssec.s3.plugins.module_utils._policy import State
 from ansible_collections.ssec.s3.plugins.module_utils._sse_key import key_from_base64, read_key_file
 
 
@@ -51,9 +51,9 @@ class KeyInventory:
         ``key``: the key ``remote`` was inspected with (it needs no second request when it matched).
         """
         remote.key_label = remote.key_label_md5 = None
-        if not remote.exists or remote.encryption != SSE_C:
-            return remote
-        if remote.key_matches and key is not None:
+        if remote.kind not in (State.THIS_KEY,) + State.FOREIGN:
+            return remote  # absent, or no customer key protects it
+        if remote.kind == State.THIS_KEY and key is not None:
             # The key of the task opens it: it is a known key or none of them (an object has one key).
             label = self.labels.get(key.md5)
             if label is not None:
