@@ -31,6 +31,7 @@ class Settings:
         self.concurrency = params["concurrency"]
         self.part_size = params["part_size_mb"] * transfer.MIB
         self.file_mode = parse_file_mode(params["file_mode"])
+        self.full_check = params.get("full_check", False)
         self.check_mode = check_mode
 
 

@@ -103,6 +103,22 @@ options:
         running the task. Use M(ansible.builtin.file) with C(recurse) for anything else.
       - Not allowed with O(mode=push).
     type: raw
+  full_check:
+    description:
+      - Check every name the exact way (a HEAD of its object, a hash of its file), ignoring the record of what
+        the last runs verified.
+      - Without it, a name whose object still has the listing entry (ETag, size, Last-Modified) and whose file
+        still has the identity (device, inode, size, modification and change times) they had when this key last
+        verified them is unchanged without any request; a file whose identity changed is hashed and compared
+        with the recorded fingerprint. Anything else, or anything the record does not know, is checked the exact
+        way.
+      - The record is kept on the host the module runs on, readable by its user only, in
+        C($XDG_CACHE_HOME/ssec.s3/sync/) (by default C(~/.cache/ssec.s3/sync/)), one file per endpoint, bucket,
+        prefix, key and O(path). It holds no key and no SHA-256 of your data, only fingerprints keyed with a
+        key derived from the SSE-C key. Deleting it is safe; the next run is then a full check. It is updated
+        after each run, also with O(full_check=true), and not in check mode.
+    type: bool
+    default: false
   concurrency:
     description:
       - How many files are compared and transferred at once. When fewer files than this are transferred, the
@@ -280,6 +296,7 @@ def main():
             "delete": {"type": "bool", "default": False},
             "force": {"type": "bool", "default": False},
             "file_mode": {"type": "raw"},
+            "full_check": {"type": "bool", "default": False},
             "part_size_mb": common_option("part_size_mb"),
             "concurrency": common_option("concurrency"),
         },
