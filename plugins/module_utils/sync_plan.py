@@ -160,7 +160,7 @@ class Planner:
                 continue
             total += 1
             every.add(relative)
-            if selected(relative, settings.include, settings.exclude):
+            if selected(relative, settings.include, settings.exclude, settings.shard):
                 chosen[relative] = listing_identity(entry)
         return chosen, every, total
 
@@ -208,7 +208,7 @@ class PushPlanner(Planner):
     def items(self):
         """(items, walk errors, count of source entries, count selected)."""
         settings = self.settings
-        files, errors, total = walk(settings.root, settings.include, settings.exclude)
+        files, errors, total = walk(settings.root, settings.include, settings.exclude, settings.shard)
         listed, _every, _total = self.listing()
         items = []
         for relative, path in sorted(files.items()):
@@ -274,7 +274,7 @@ class PullPlanner(Planner):
         items = [Item(Kind.GET, relative, object_name(settings.prefix, relative)) for relative in sorted(listed)]
         errors = []
         if settings.delete and os.path.isdir(settings.root) and not self.foreign:
-            files, errors, _local_total = walk(settings.root, settings.include, settings.exclude)
+            files, errors, _local_total = walk(settings.root, settings.include, settings.exclude, settings.shard)
             for relative in sorted(set(files) - every):
                 item = Item(Kind.DELETE, relative, object_name(settings.prefix, relative))
                 item.path = files[relative]

@@ -46,9 +46,9 @@ def directory():
     return os.path.join(base, "ssec.s3", "sync")
 
 
-def record_path(endpoint, bucket, prefix, key_md5, root):
-    """One file per place and key; its name tells nothing of them (a hash)."""
-    place = json.dumps([endpoint or "", bucket, prefix, key_md5, os.path.realpath(root)])
+def record_path(endpoint, bucket, prefix, key_md5, root, shard=None):
+    """One file per place, key and shard; its name tells nothing of them (a hash)."""
+    place = json.dumps([endpoint or "", bucket, prefix, key_md5, os.path.realpath(root)] + ([list(shard)] if shard else []))
     return os.path.join(directory(), hashlib.sha256(place.encode("utf-8", "surrogateescape")).hexdigest() + ".rec")
 
 

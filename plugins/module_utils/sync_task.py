@@ -48,7 +48,8 @@ class Sync:
         self.client = client
         self.key = key
         endpoint = client.meta.endpoint_url if client is not None else None
-        path = sync_record.record_path(endpoint, settings.bucket, settings.prefix, key.md5, settings.root)
+        path = sync_record.record_path(endpoint, settings.bucket, settings.prefix, key.md5, settings.root,
+                                       settings.shard)
         self.record = sync_record.Record(path, key, trusted=not settings.full_check)
         self.etags = sync_record.capture_etags(client) if client is not None else {}
         self.planner = PLANNERS[settings.direction](settings, client, key, self.record)

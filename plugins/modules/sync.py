@@ -103,6 +103,17 @@ options:
         running the task. Use M(ansible.builtin.file) with C(recurse) for anything else.
       - Not allowed with O(mode=push).
     type: raw
+  shard:
+    description:
+      - Sync only a stable share of the names, given as V(i/n) (1 <= i <= n), so that n hosts (Ansible's forks,
+        AWX) share one prefix; the n runs V(1/n) ... V(n/n) together do what one run without O(shard) does.
+      - A name's share comes from a hash of its name relative to O(path) and O(prefix), so push and pull, every
+        host and every run agree, whatever the other options. O(include), O(exclude) and O(delete) act within the
+        share (a run deletes only names of its share).
+      - Each host gives its own number and the count of hosts (see the examples), with O(path) on storage every
+        host sees.
+      - The default is every name.
+    type: str
   full_check:
     description:
       - Check every name the exact way (a HEAD of its object, a hash of its file), ignoring the record of what
@@ -188,6 +199,15 @@ EXAMPLES = r"""
     file_mode: "0640"
     sse_customer_key_file: /etc/backup/ssec.key
   register: restore
+
+- name: Push one tree on shared storage from every host of the play at once, each host a share of the names
+  ssec.s3.sync:
+    mode: push
+    path: /mnt/shared/archive
+    bucket: archive
+    prefix: 2026/
+    shard: "{{ ansible_play_hosts.index(inventory_hostname) + 1 }}/{{ ansible_play_hosts | length }}"
+    sse_customer_key_file: /etc/backup/ssec.key
 
 - name: Show what was restored
   ansible.builtin.debug:
@@ -297,6 +317,7 @@ def main():
             "force": {"type": "bool", "default": False},
             "file_mode": {"type": "raw"},
             "full_check": {"type": "bool", "default": False},
+            "shard": {"type": "str"},
             "part_size_mb": common_option("part_size_mb"),
             "concurrency": common_option("concurrency"),
         },
