@@ -200,6 +200,10 @@ EXAMPLES = r"""
     sse_customer_key_file: /etc/backup/ssec.key
   register: restore
 
+- name: Show what was restored
+  ansible.builtin.debug:
+    msg: "{{ restore.counts.downloaded }} files, {{ restore.counts.bytes_transferred }} bytes"
+
 - name: Push one tree on shared storage from every host of the play at once, each host a share of the names
   ssec.s3.sync:
     mode: push
@@ -208,10 +212,6 @@ EXAMPLES = r"""
     prefix: 2026/
     shard: "{{ ansible_play_hosts.index(inventory_hostname) + 1 }}/{{ ansible_play_hosts | length }}"
     sse_customer_key_file: /etc/backup/ssec.key
-
-- name: Show what was restored
-  ansible.builtin.debug:
-    msg: "{{ restore.counts.downloaded }} files, {{ restore.counts.bytes_transferred }} bytes"
 """
 
 RETURN = r"""
