@@ -169,12 +169,13 @@ class Planner:
         listed = self.listed.get(item.relative)
         return self.record.known(item.relative, listed) if listed is not None and self.record else None
 
-    def keep(self, item, info, sha256, remote=None):
-        """Record a name verified the exact way, unless the object HEADed is not the one listed."""
+    def keep(self, item, info, sha256, remote, seen_ns=None):
+        """Record a name verified the exact way, unless the object HEADed is not the one listed. ``seen_ns``: when
+        the file's identity ``info`` was read (a file changed less than 2 s before it gets no identity recorded)."""
         listed = self.listed.get(item.relative)
-        if listed is None or self.record is None or (remote is not None and (remote.head or {}).get("ETag") != listed[0]):
+        if listed is None or self.record is None or (remote.head or {}).get("ETag") != listed[0]:
             return
-        self.record.keep(item.relative, listed, info, sha256)
+        self.record.keep(item.relative, listed, info, sha256, seen_ns=seen_ns)
 
     def inspect(self, item):
         # Every name inspected comes from the listing (new files are not inspected): no LIST per object.
@@ -252,7 +253,7 @@ class PushPlanner(Planner):
             same = transfer.same_content(self.client, remote, self.key, item.source)
             action = UNCHANGED if same else UPLOAD
             if same:
-                self.keep(item, item.source.info, item.source.sha256, remote)
+                self.keep(item, item.source.info, item.source.sha256, remote, item.source.hashed_at_ns)
         return item.decide(action, reason)
 
     def plan_delete(self, item):
@@ -320,7 +321,7 @@ class PullPlanner(Planner):
         item.before = fingerprint(sha256=local.sha256)
         if transfer.same_content(self.client, remote, self.key, local):
             item.after = item.before
-            self.keep(item, local.info, local.sha256, remote)
+            self.keep(item, local.info, local.sha256, remote, local.hashed_at_ns)
             return item.decide(UNCHANGED)
         return item.decide(DOWNLOAD)
 
