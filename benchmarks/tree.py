@@ -458,7 +458,7 @@ def print_tree_table(args, tree, tools, results, references):
     out = ["", "SSE-C sync of a tree of %d files (%.1f MiB, %s - %s, %d directories) over HTTPS to SeaweedFS on "
            "loopback, %d repetition(s), medians" % (
                len(tree.sizes), tree.total / MIB, _size(min(tree.sizes.values())), _size(max(tree.sizes.values())),
-               len(DIRECTORIES), args.repeat),
+               len({relative.rpartition("/")[0] for relative in tree.sizes}), args.repeat),
            "(process startup included; every run checked: listing complete at the right sizes, %d random objects"
            % SPOT_CHECKS,
            " plus the edited ones decrypt with the key to the local bytes)", ""]
@@ -527,6 +527,8 @@ def print_tree_table(args, tree, tools, results, references):
 
 
 def _size(count):
+    if count < KIB:
+        return "%d B" % count
     return "%d KiB" % (count // KIB) if count < MIB else "%.1f MiB" % (count / MIB)
 
 
