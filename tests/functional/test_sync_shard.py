@@ -75,3 +75,25 @@ def test_shards_together_sync_the_whole_tree_once(s3service, tmp_path, key):
 def share_of(name):
     """The documented rule: SHA-256 of the relative name, its first 8 bytes big-endian, modulo n, plus 1."""
     return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % SHARDS + 1
+
+
+def test_rekey_shards_together_rotate_every_object_once(s3service, tmp_path, key):
+    prefix = "rekey-shard/%s/" % uuid.uuid4().hex[:8]
+    bucket, client = s3service.buckets[0], s3service.client()
+    new = Key(tmp_path / "new.key")
+    bodies = {"o%02d.bin" % number: os.urandom(64 + number) for number in range(30)}
+    for name, body in bodies.items():
+        client.put_object(Bucket=bucket, Key=prefix + name, Body=body, **key.boto3_params())
+    tasks = [{"ssec.s3.rekey": {"bucket": bucket, "prefix": prefix, "shard": "%d/%d" % (number, SHARDS),
+                                "old_sse_customer_key_file": str(key.path), "sse_customer_key_file": str(new.path)}}
+             for number in range(1, SHARDS + 1)]
+    results = run_tasks(s3service, tasks, tmp_path / "rekey")
+    shares = [{entry["object"][len(prefix):] for entry in result["rotated"]} for result in results]
+    assert shares == [{name for name in bodies if share_of(name) == number}
+                                           for number in range(1, SHARDS + 1)]
+    assert all(result["counts"]["already_rotated"] == 0 for result in results)  # a share sees only its objects
+    for name, body in bodies.items():
+        assert client.get_object(Bucket=bucket, Key=prefix + name, **new.boto3_params())["Body"].read() == body
+    [refused] = run_tasks(s3service, [{"ssec.s3.rekey": dict(tasks[0]["ssec.s3.rekey"], shard="4/3")}],
+                          tmp_path / "bad", allow_failures=True)
+    assert refused.get("failed") and "shard '4/3' is not a share" in refused["msg"]
