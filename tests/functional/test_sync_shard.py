@@ -89,8 +89,8 @@ def test_rekey_shards_together_rotate_every_object_once(s3service, tmp_path, key
              for number in range(1, SHARDS + 1)]
     results = run_tasks(s3service, tasks, tmp_path / "rekey")
     shares = [{entry["object"][len(prefix):] for entry in result["rotated"]} for result in results]
-    assert shares == [{name for name in bodies if share_of(name) == number}
-                                           for number in range(1, SHARDS + 1)]
+    expected = [{name for name in bodies if share_of(name) == number} for number in range(1, SHARDS + 1)]
+    assert shares == expected
     assert all(result["counts"]["already_rotated"] == 0 for result in results)  # a share sees only its objects
     for name, body in bodies.items():
         assert client.get_object(Bucket=bucket, Key=prefix + name, **new.boto3_params())["Body"].read() == body
