@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # Options several modules share, written once so their docs cannot drift apart. The argument specs
-    # they document come from module_utils/module.py (common_option).
+    # they document come from module_utils/_module.py (common_option).
 
     # The bucket, for every module that works on objects.
     DOCUMENTATION = r"""

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import key_from_base64
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import key_from_base64
 
 
 def _kind(value):

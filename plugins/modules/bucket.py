@@ -131,8 +131,8 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.bucket_task import bucket
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._bucket_task import bucket
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, run_module
 
 
 def main():

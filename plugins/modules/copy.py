@@ -285,8 +285,8 @@ msg:
   sample: Copied the object.
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.copy_task import MAX_COPY_MB, copy
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._copy_task import MAX_COPY_MB, copy
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, run_module
 
 
 def main():

@@ -28,6 +28,14 @@ options:
         refused before any request.
     type: path
     required: true
+  version_id:
+    description:
+      - Download this version of the object (on a bucket with versioning) instead of the current one - a rollback to
+        an earlier release, for example. Find the ids with M(ssec.s3.object_info) (O(ssec.s3.object_info#module:prefix)
+        and O(ssec.s3.object_info#module:versions=true)), or take RV(ssec.s3.object#module:version_id) from the
+        upload.
+      - A version that does not exist, or a delete marker, fails the task before O(dest) is touched.
+    type: str
   force:
     description:
       - Replace O(dest) when it exists and differs from the object.
@@ -75,6 +83,15 @@ EXAMPLES = r"""
     mode: "0640"
   notify: Restart myapp
 
+- name: Roll back - deploy the version of the release written before the current one
+  ssec.s3.download:
+    bucket: artifacts
+    object: myapp/current.tar.gz
+    version_id: "{{ previous_release_version }}"
+    dest: /opt/myapp/myapp.tar.gz
+    sse_customer_key_file: /etc/myapp/ssec.key
+  notify: Restart myapp
+
 - name: Fetch a secret file with a key from Ansible Vault
   ssec.s3.download:
     bucket: secrets
@@ -110,6 +127,10 @@ sha256:
   description: SHA-256 of the plaintext (from the stored digest, or computed from the downloaded data).
   returned: when known
   type: str
+version_id:
+  description: The version downloaded (O(version_id) when given, else the current version); V(null) without versioning.
+  returned: always
+  type: str
 backup_file:
   description: Path of the backup of the replaced O(dest).
   returned: when O(backup=true) and O(dest) was replaced
@@ -120,8 +141,8 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
-from ansible_collections.ssec.s3.plugins.module_utils.object_task import ensure_download
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._object_task import ensure_download
 
 
 def main():
@@ -130,6 +151,7 @@ def main():
             "bucket": common_option("bucket"),
             "object": common_option("object"),
             "dest": {"type": "path", "required": True},
+            "version_id": {"type": "str"},
             "force": {"type": "bool", "default": True},
             "backup": {"type": "bool", "default": False},
             "concurrency": common_option("concurrency"),

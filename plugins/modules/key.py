@@ -125,8 +125,8 @@ msg:
   sample: Created a new SSE-C key.
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.key_task import ensure_key
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._key_task import ensure_key
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, run_module
 
 
 def main():

@@ -26,9 +26,21 @@ options:
     description:
       - V(present) uploads the data when the object is absent or differs.
       - V(absent) deletes the object. An object this key does not open is deleted only with O(force=true).
+      - On a bucket with versioning, V(absent) without O(version_id) adds a delete marker (the versions stay); with
+        O(version_id) it deletes exactly that version.
     type: str
     default: present
     choices: [present, absent]
+  version_id:
+    description:
+      - With O(state=absent), delete exactly this version of the object (or this delete marker, which makes the
+        version before it the current one again) instead of the current object.
+      - The same rule as for any delete holds for that version - a version this key does not open is deleted only
+        with O(force=true).
+      - A version that does not exist (deleted already, or a wrong id) is reported with C(changed=false), nothing
+        deleted.
+      - Not allowed with O(state=present) - a write always makes a new version; RV(version_id) returns it.
+    type: str
   src:
     description:
       - Path of the file to upload, on the host the module runs on.
@@ -126,6 +138,14 @@ EXAMPLES = r"""
     object: myapp/1.4.1/myapp.tar.gz
     state: absent
     sse_customer_key_file: /etc/backup/ssec.key
+
+- name: Delete one version of an object in a bucket with versioning
+  ssec.s3.object:
+    bucket: artifacts
+    object: myapp/current.tar.gz
+    version_id: "{{ bad_release.version_id }}"
+    state: absent
+    sse_customer_key_file: /etc/backup/ssec.key
 """
 
 RETURN = r"""
@@ -155,6 +175,14 @@ sha256:
   description: SHA-256 of the plaintext data.
   returned: when O(state=present)
   type: str
+version_id:
+  description:
+    - With O(state=present), on a bucket with versioning, the version the task wrote, or the current version when it
+      already held the content; V(null) without versioning, and in check mode when an upload would make a new one.
+    - With O(state=absent) and O(version_id), the version deleted (or that would be).
+  returned: with O(state=present), and with O(version_id)
+  type: str
+  sample: 3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY
 parts:
   description: How many parts the upload used (1 for a single request).
   returned: when data was uploaded
@@ -165,8 +193,8 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
-from ansible_collections.ssec.s3.plugins.module_utils.object_task import ensure_object
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._object_task import ensure_object
 
 
 def main():
@@ -183,6 +211,7 @@ def main():
             "content_type": {"type": "str"},
             "storage_class": {"type": "str"},
             "force": {"type": "bool", "default": False},
+            "version_id": {"type": "str"},
             "part_size_mb": common_option("part_size_mb"),
             "concurrency": common_option("concurrency"),
         },

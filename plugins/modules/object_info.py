@@ -36,6 +36,23 @@ options:
       - The single-object return values are then in RV(objects), one entry per object.
       - Without a leading C(/), like object names.
     type: str
+  version_id:
+    description:
+      - With O(object), report this version of the object (on a bucket with versioning) instead of the current one,
+        with RV(is_latest) and RV(delete_marker).
+      - A version that does not exist is reported with RV(exists=false) and a message that says so.
+    type: str
+  versions:
+    description:
+      - With O(prefix), report every version and every delete marker under the prefix, not only the current objects.
+        Each entry of RV(objects) then has C(version_id) and C(is_latest); a delete marker has
+        C(state=delete_marker). RV(counts_current) and RV(counts_noncurrent) count the current and the noncurrent
+        versions apart.
+      - This is the survey that tells whether a leaked key still opens anything, old versions included.
+      - On a bucket that never had versioning each object has one version (C(version_id=null)); the listing is then
+        the plain one, and RV(versioning) and the message say so.
+    type: bool
+    default: false
   concurrency:
     description: With O(prefix), how many objects are examined at once.
   known_keys:
@@ -118,6 +135,19 @@ EXAMPLES = r"""
 - name: Show what a rotation still has to do
   ansible.builtin.debug:
     msg: "{{ inventory.counts_by_key }}"
+
+- name: After a leak - does the leaked key still open any version, old ones included?
+  ssec.s3.object_info:
+    bucket: backups
+    prefix: ""
+    versions: true
+    sse_customer_key_file: /etc/backup/leaked.key
+  register: leaked
+
+- name: Fail while it does
+  ansible.builtin.assert:
+    that: leaked.counts.this_key == 0
+    fail_msg: "{{ leaked.objects | selectattr('state', 'eq', 'this_key') | map(attribute='version_id') | list }}"
 """
 
 RETURN = r"""
@@ -177,6 +207,36 @@ digest:
       key (AWS, SeaweedFS and Ceph RGW refuse that HEAD); RV(size) and RV(metadata) are V(null) then too.
   returned: when O(object) is given
   type: str
+version_id:
+  description:
+    - With O(object), the version reported (O(version_id) when given, else the current version); V(null) without
+      versioning.
+  returned: when O(object) is given
+  type: str
+is_latest:
+  description: Whether the version asked for is the current one.
+  returned: when O(version_id) is given
+  type: bool
+delete_marker:
+  description: Whether the version asked for is a delete marker (then RV(exists=false)).
+  returned: when O(version_id) is given
+  type: bool
+versioning:
+  description:
+    - With O(versions=true), the versioning of the bucket - V(enabled), V(suspended), V(disabled) (never enabled), or
+      V(null) when the server does not tell.
+  returned: when O(versions=true)
+  type: str
+counts_current:
+  description: With O(versions=true), the counts of RV(counts) for the current versions only (delete markers included).
+  returned: when O(versions=true)
+  type: dict
+  sample: {plaintext: 0, this_key: 12, other_key: 0, sse_c_unknown: 0, other: 0, delete_marker: 1, error: 0}
+counts_noncurrent:
+  description: With O(versions=true), the counts of RV(counts) for the noncurrent versions only.
+  returned: when O(versions=true)
+  type: dict
+  sample: {plaintext: 0, this_key: 0, other_key: 30, sse_c_unknown: 0, other: 0, delete_marker: 2, error: 0}
 prefix:
   description: The prefix, when O(prefix) is given.
   returned: when O(prefix) is given
@@ -188,6 +248,9 @@ objects:
       C(last_modified), C(storage_class), C(metadata), C(sha256), C(digest).
     - An object that could not be read has only C(object), C(state=error) and C(error); the task then fails after
       reading the others.
+    - With O(versions=true), one entry per version and delete marker, newest first within a name, each with
+      C(version_id) and C(is_latest); a delete marker has only C(object), C(version_id), C(is_latest),
+      C(last_modified) and C(state=delete_marker).
     - At most 1000 entries (see RV(truncated)); RV(counts) is exact.
   returned: when O(prefix) is given
   type: list
@@ -207,6 +270,7 @@ counts:
     - V(plaintext) not encrypted; V(this_key) SSE-C with the key given; V(other_key) SSE-C with another key;
       V(sse_c_unknown) SSE-C, no key given; V(other) server-side encryption with server-managed keys (SSE-S3,
       SSE-KMS); V(error) could not be read.
+    - With O(versions=true), every version is counted, and delete markers under V(delete_marker).
   returned: when O(prefix) is given
   type: dict
   sample: {plaintext: 1, this_key: 12, other_key: 2, sse_c_unknown: 0, other: 0, error: 0}
@@ -235,10 +299,11 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils import key_inventory
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
-from ansible_collections.ssec.s3.plugins.module_utils.object_info_prefix import object_info_prefix
-from ansible_collections.ssec.s3.plugins.module_utils.object_task import object_info
+from ansible_collections.ssec.s3.plugins.module_utils import _key_inventory as key_inventory
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._object_info_prefix import object_info_prefix
+from ansible_collections.ssec.s3.plugins.module_utils._object_task import object_info
+from ansible_collections.ssec.s3.plugins.module_utils._versions import object_info_versions
 
 
 def main():
@@ -247,13 +312,18 @@ def main():
             "bucket": common_option("bucket"),
             "object": {"type": "str"},
             "prefix": {"type": "str"},
+            "version_id": {"type": "str"},
+            "versions": {"type": "bool", "default": False},
             "concurrency": common_option("concurrency"),
             **key_inventory.argument_spec(),
         },
-        mutually_exclusive=[["object", "prefix"], ["object", "known_keys"]],
+        mutually_exclusive=[["object", "prefix"], ["object", "known_keys"], ["version_id", "prefix"]],
         required_one_of=[["object", "prefix"]],
+        required_if=[["versions", True, ["prefix"]]],
         supports_check_mode=True,
     )
+    if module.params["versions"]:
+        run_module(module, lambda: object_info_versions(module))
     if module.params["prefix"] is not None:
         run_module(module, lambda: object_info_prefix(module))
     run_module(module, lambda: object_info(module))

@@ -107,6 +107,22 @@ options:
       - An object that could not be rotated because of an error (RV(failed_entries)) always fails the task, after the others.
     type: bool
     default: true
+  noncurrent_versions:
+    description:
+      - On a bucket with versioning, what becomes of the noncurrent versions of the rotated objects, which are still
+        encrypted with the old key (the rotation itself makes the current version a noncurrent one).
+      - V(keep) leaves them; RV(versioning_note) says so.
+      - V(delete) deletes them once the current version of the object is rotated and verified (or found under the new
+        key already). Each noncurrent version is read with the old key first (a HEAD naming it), and only a version
+        the old key opens is deleted - never one under another key, nor one that is not encrypted. After a leaked key,
+        this leaves no version of these objects that the leaked key opens. They are listed in RV(deleted_versions);
+        in check mode, the versions that would be deleted.
+      - Deleted versions cannot be restored. Objects whose current version is a delete marker are not rotated, and
+        their versions are left alone - find them with M(ssec.s3.object_info) (O(ssec.s3.object_info#module:versions=true))
+        and delete them with M(ssec.s3.object) (O(ssec.s3.object#module:version_id)).
+    type: str
+    default: keep
+    choices: [keep, delete]
   multipart_copy_threshold_mb:
     description:
       - Objects larger than this many MiB are rewritten in parts instead of with one CopyObject.
@@ -131,8 +147,8 @@ attributes:
     support: full
 notes:
   - On a bucket with versioning, the rotation creates a new version of each object; the previous versions stay
-    encrypted with the old key. RV(versioning_note) says so when versioning is enabled or suspended. Keep the old key
-    until those versions are deleted or expire.
+    encrypted with the old key unless O(noncurrent_versions=delete). RV(versioning_note) says so when versioning is
+    enabled or suspended. Keep the old key until those versions are deleted or expire.
   - The ACL of an object is not copied (S3 copies never keep it); the copy gets the bucket's default. SSE-C objects
     are seldom shared by ACL, since a reader needs the key anyway.
   - The list of objects is taken once at the start; objects added under the prefix meanwhile are not rotated (run the
@@ -167,6 +183,14 @@ EXAMPLES = r"""
     old_sse_customer_key_file: /etc/ssec/old.key
     sse_customer_key_file: /etc/ssec/current.key
     encrypt_plaintext: true
+
+- name: After a leaked key, rotate and delete every old version the leaked key opens
+  ssec.s3.rekey:
+    bucket: artifacts
+    prefix: ""
+    old_sse_customer_key_file: /etc/ssec/leaked.key
+    sse_customer_key_file: /etc/ssec/current.key
+    noncurrent_versions: delete
 
 - name: Report objects under keys nobody has any more, without failing
   ssec.s3.rekey:
@@ -247,8 +271,20 @@ failed_entries:
   returned: always
   type: list
   elements: dict
+deleted_versions:
+  description:
+    - With O(noncurrent_versions=delete), the noncurrent versions deleted because the old key opens them (in check
+      mode, that would be deleted - the current versions to rotate included). Entries C(object), C(version_id),
+      C(size), C(last_modified). At most 1000; C(counts.deleted_versions) is exact.
+    - A version that could not be read or deleted is listed in RV(failed_entries), with its C(version_id).
+  returned: when O(noncurrent_versions=delete)
+  type: list
+  elements: dict
+  sample: [{object: db/2026-01-01.sql.gz, version_id: 3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY, size: 73400320,
+            last_modified: "2026-01-01T03:00:00+00:00"}]
 counts:
-  description: Exact number of objects in each list.
+  description:
+    - Exact number of objects in each list; with O(noncurrent_versions=delete), also C(deleted_versions).
   returned: always
   type: dict
   sample: {rotated: 12, already_rotated: 3, unknown_key: 0, plaintext: 1, failed: 0}
@@ -258,7 +294,7 @@ truncated:
   type: bool
 versioning_note:
   description: A warning that the previous versions of rotated objects keep the old key, when the bucket has versioning.
-  returned: when objects were rotated in a bucket with versioning enabled or suspended
+  returned: when objects were rotated in a bucket with versioning enabled or suspended, with O(noncurrent_versions=keep)
   type: str
 msg:
   description: What the task did, in a few sentences.
@@ -267,8 +303,8 @@ msg:
   sample: Rotated 12 objects to the new key; 3 objects already under it.
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
-from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import MAX_COPY_MB, rekey
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._rekey_task import MAX_COPY_MB, rekey
 
 
 def main():
@@ -281,6 +317,7 @@ def main():
             "concurrency": common_option("concurrency"),
             "fail_on_unknown_key": {"type": "bool", "default": True},
             "multipart_copy_threshold_mb": {"type": "int", "default": MAX_COPY_MB},
+            "noncurrent_versions": {"type": "str", "default": "keep", "choices": ["keep", "delete"]},
             "shard": {"type": "str"},
         },
         key_prefixes=("old_",),

@@ -291,9 +291,9 @@ msg:
   type: str
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule, common_option, run_module
-from ansible_collections.ssec.s3.plugins.module_utils.sync_options import mode_hint
-from ansible_collections.ssec.s3.plugins.module_utils.sync_task import sync
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._sync_options import mode_hint
+from ansible_collections.ssec.s3.plugins.module_utils._sync_task import sync
 
 
 class SyncModule(SsecModule):

@@ -218,7 +218,46 @@ def _migration(project, service):
                                 **key.boto3_params())
 
 
-SETUPS = {"dist": _dist, "published": _published, "new-key": _new_key, "migration": _migration}
+RELEASES_BUCKET = "my-releases"
+
+
+def _versioned_bucket(service):
+    """my-releases with versioning, emptied of every version."""
+    client = service.client()
+    if RELEASES_BUCKET not in [bucket["Name"] for bucket in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket=RELEASES_BUCKET)
+        client.put_bucket_versioning(Bucket=RELEASES_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    listing = client.list_object_versions(Bucket=RELEASES_BUCKET)
+    for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
+        client.delete_object(Bucket=RELEASES_BUCKET, Key=entry["Key"], VersionId=entry["VersionId"])
+    return client
+
+
+def _releases(project, service):
+    """Two releases uploaded to myapp/current.tar.gz under the key (release-1.bin, then release-2.bin)."""
+    client = _versioned_bucket(service)
+    (project / "keys").mkdir(mode=0o700)
+    key = Key(project / "keys" / "artifacts.key")
+    for number in (1, 2):
+        data = os.urandom(50 * 1024)
+        (project / ("release-%d.bin" % number)).write_bytes(data)
+        client.put_object(Bucket=RELEASES_BUCKET, Key="myapp/current.tar.gz", Body=data, **key.boto3_params())
+    (project / "root" / "opt" / "myapp").mkdir(parents=True)
+
+
+def _leaked(project, service):
+    """The releases under the leaked key, a deleted release under it too, and the new key."""
+    _releases(project, service)
+    client = service.client()
+    old = (project / "keys" / "artifacts.key").read_bytes()
+    client.put_object(Bucket=RELEASES_BUCKET, Key="myapp/1.4.1.tar.gz", Body=b"old release",
+                      SSECustomerAlgorithm="AES256", SSECustomerKey=old)
+    client.delete_object(Bucket=RELEASES_BUCKET, Key="myapp/1.4.1.tar.gz")
+    Key(project / "keys" / "artifacts-2027.key")
+
+
+SETUPS = {"dist": _dist, "published": _published, "new-key": _new_key, "migration": _migration,
+          "releases": _releases, "leaked": _leaked}
 
 
 # --------------------------------------------------------------------------
@@ -308,6 +347,29 @@ def _check_bucket(_project, service, _registered, policy=False):
     client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
 
 
+def _check_versions_rollback(project, _service, _registered):
+    deployed = project / "root" / "opt" / "myapp" / "myapp.tar.gz"
+    assert _sha256(deployed) == _sha256(project / "release-1.bin")
+    assert stat.S_IMODE(deployed.stat().st_mode) == 0o640
+
+
+def _check_versions_leak(project, service, _registered):
+    """No version is left that the leaked key opens; the current release reads with the new key."""
+    client = service.client()
+    old = (project / "keys" / "artifacts.key").read_bytes()
+    new = (project / "keys" / "artifacts-2027.key").read_bytes()
+    listing = client.list_object_versions(Bucket=RELEASES_BUCKET)
+    left = listing.get("Versions", [])
+    assert [entry["Key"] for entry in left] == ["myapp/current.tar.gz"]
+    for entry in left:
+        with pytest.raises(ClientError):
+            client.head_object(Bucket=RELEASES_BUCKET, Key=entry["Key"], VersionId=entry["VersionId"],
+                               SSECustomerAlgorithm="AES256", SSECustomerKey=old)
+    body = client.get_object(Bucket=RELEASES_BUCKET, Key="myapp/current.tar.gz", SSECustomerAlgorithm="AES256",
+                             SSECustomerKey=new)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == _sha256(project / "release-2.bin")
+
+
 CHECKS = {
     "scaleway-bucket": lambda *args: _check_bucket(*args, policy=True),
     "aws-bucket": _check_bucket,
@@ -321,6 +383,8 @@ CHECKS = {
     "scaleway-modules": _check_deployed_release,
     "scaleway-info": _check_scaleway_info,
     "migration-after": _check_migration,
+    "versions-rollback": _check_versions_rollback,
+    "versions-leak": _check_versions_leak,
 }
 
 

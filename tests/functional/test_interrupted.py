@@ -60,7 +60,7 @@ def _digest_module():
     path = collections_path()
     if path not in sys.path:
         sys.path.insert(0, path)
-    from ansible_collections.ssec.s3.plugins.module_utils import digest  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest  # pylint: disable=import-outside-toplevel
 
     return digest
 

@@ -31,9 +31,9 @@ from botocore.exceptions import ClientError
 
 from playbook import Key, kill_playbook, run_task, run_tasks, start_tasks
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, remote
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest, _remote as remote
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 KIB = 1024
 MIB = 1024 * KIB

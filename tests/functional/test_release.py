@@ -38,7 +38,7 @@ from packaging.requirements import Requirement
 
 from playbook import REPO_ROOT, ansible_env, connection_defaults, venv_bin
 
-MODULES = ("key", "object", "download", "object_info", "rekey", "sync", "bucket", "bucket_info")
+MODULES = ("key", "object", "download", "object_info", "rekey", "sync", "bucket", "bucket_info", "copy")
 PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "every_plugin.yml"
 HAS_ROLE = (REPO_ROOT / "roles" / "artifacts" / "tasks" / "main.yml").is_file()
 # Generated or machine-local entries of the tree, never part of a release.
@@ -221,6 +221,11 @@ def test_every_plugin_runs_from_the_installed_artifact(release, s3service, tmp_p
         assert results["rekey"]["counts"]["rotated"] == 3
         assert results["bucket"]["changed"] is False and results["bucket"]["bucket_info"]["exists"] is True
         assert results["bucket_info"]["exists"] is True
+        assert results["copy"]["changed"] is True
+        promoted = "%s-promoted/app.txt" % prefix
+        assert _read(client, bucket, promoted, old_key) == source
+        with pytest.raises(ClientError):
+            _read(client, bucket, promoted, new_key)
 
         # What the server holds, read by boto3: every object under the prefix opens with the new key only.
         assert _objects_under(client, bucket, prefix + "/") == sorted(tree)

@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import secret_forms
+from ansible_collections.ssec.s3.plugins.module_utils._errors import secret_forms
 
 # Prefixes of the environment variables the collection (or boto3 behind it) reads.
 _ENV_PREFIXES = ("AWS_", "SCW_", "BOTO_")
@@ -99,7 +99,7 @@ def _patch_args(args):
 @pytest.fixture
 def file_module():
     """``make(check_mode=False, **params)``: a real SsecModule with the file options (mode, owner, group...)."""
-    from ansible_collections.ssec.s3.plugins.module_utils.module import SsecModule  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule  # pylint: disable=import-outside-toplevel
 
     def make(check_mode=False, **params):
         args = dict(params, _ansible_check_mode=check_mode, _ansible_no_log=True)

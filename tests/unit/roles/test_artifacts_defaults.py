@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ssec.s3.plugins.module_utils.connection import connection_argument_spec
+from ansible_collections.ssec.s3.plugins.module_utils._connection import connection_argument_spec
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "artifacts"
 KEY_VARIABLE = "__artifacts_sse_key"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ansible_collections.ssec.s3.plugins.doc_fragments.options import ModuleDocFragment
-from ansible_collections.ssec.s3.plugins.module_utils.module import common_option
+from ansible_collections.ssec.s3.plugins.module_utils._module import common_option
 
 FRAGMENTS = {"bucket": ("ssec.s3.options", ModuleDocFragment.DOCUMENTATION),
              "object": ("ssec.s3.options.OBJECT", ModuleDocFragment.OBJECT),

@@ -4,8 +4,9 @@
 """ssec.s3.bucket: the merge rules, and AWS's BlockedEncryptionTypes at the API boundary (botocore's Stubber).
 
 No server here keeps BlockedEncryptionTypes (SeaweedFS 4.48 drops it, Ceph RGW 16.2 has no PutBucketEncryption), so
-the AWS request and answer shapes are checked request by request. Everything else runs against the servers in the
-integration target tests/integration/targets/bucket.
+the AWS request and answer shapes are checked request by request; so are the answers each call may get (a refusal,
+an accepted code, no answer at all). Everything else runs against the servers in the integration target
+tests/integration/targets/bucket.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore import exceptions as bex
 
-from ansible_collections.ssec.s3.plugins.module_utils import bucket_task
-from ansible_collections.ssec.s3.plugins.module_utils.bucket_task import (
+from ansible_collections.ssec.s3.plugins.module_utils import _bucket_task as bucket_task
+from ansible_collections.ssec.s3.plugins.module_utils._bucket_task import (
     RULE_ID,
     STATEMENT_ID,
     blocked_state,
@@ -29,7 +31,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.bucket_task import (
     rule_days,
     rules_with_blocked,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, register_secret
 
 BUCKET = "artifacts"
 KMS_RULE = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "arn:aws:kms:k"},
@@ -207,3 +209,74 @@ def test_the_policy_statement_is_a_deny_of_writes_without_the_sse_c_header():
     assert statement["Effect"] == "Deny" and statement["Resource"] == "arn:aws:s3:::artifacts/*"
     assert json.dumps(statement["Condition"]) == \
         '{"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"}}'
+
+
+# ---- answers read from the SsecError of s3_errors ----------------------------------------------------------------
+
+class _Unreachable:
+    """A client whose every request fails before any answer (no HTTP status, no code)."""
+
+    def __getattr__(self, name):
+        def call(**_params):
+            raise bex.EndpointConnectionError(endpoint_url="https://s3.example.test")
+        return call
+
+
+def _read_versioning(client, accept=()):
+    return bucket_task._Call(client, BUCKET)(  # pylint: disable=protected-access
+        "get_bucket_versioning", "read the versioning", "s3:GetBucketVersioning", accept=accept)
+
+
+@pytest.mark.parametrize("status, code, words", [
+    (403, "AccessDenied", ["Failed to read the versioning of bucket artifacts: access denied (HTTP 403)",
+                           "(permission s3:GetBucketVersioning)"]),
+    (404, "NoSuchBucket", ["Failed to read the versioning: bucket artifacts does not exist (it was deleted "
+                           "meanwhile?). Run the task again."]),
+    (500, "InternalError", ["Failed to read the versioning of bucket artifacts: We failed (HTTP 500)."]),
+])
+def test_a_refused_bucket_call_says_what_and_keeps_status_and_code(stubbed, status, code, words):
+    client, stubber = stubbed
+    stubber.add_client_error("get_bucket_versioning", code, "We failed", status, expected_params={"Bucket": BUCKET})
+    with pytest.raises(SsecError) as caught:
+        _read_versioning(client, accept=(400, "NoSuchBucketPolicy"))
+    assert (caught.value.status, caught.value.code) == (status, code)
+    for word in words:
+        assert word in caught.value.message
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize("accept", [(501,), ("NotImplemented",)])
+def test_an_accepted_answer_is_returned_by_status_or_code(stubbed, accept):
+    client, stubber = stubbed
+    stubber.add_client_error("get_bucket_versioning", "NotImplemented", "", 501, expected_params={"Bucket": BUCKET})
+    answer = _read_versioning(client, accept=accept)
+    assert isinstance(answer, SsecError) and (answer.status, answer.code) == (501, "NotImplemented")
+
+
+def test_a_transport_failure_is_never_an_accepted_answer():
+    with pytest.raises(SsecError) as caught:
+        _read_versioning(_Unreachable(), accept=(400, 403, 404, 405, 501))
+    assert caught.value.status is None and "could not be reached" in caught.value.message
+
+
+def test_a_refused_probe_write_is_its_status_and_code(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("put_object", "AccessDenied", "", 403)
+    assert bucket_task._probe_write(client, BUCKET, "disabled", None) == "HTTP 403 AccessDenied"  # pylint: disable=protected-access
+
+
+def test_a_probe_write_without_an_answer_fails_and_shows_no_key(assert_no_key_material):
+    key = bytes(range(32))
+    register_secret(key)
+
+    class _Invalid:
+        def put_object(self, **params):
+            # botocore's ParamValidationError prints the parameters it refused.
+            raise bex.ParamValidationError(report="SSECustomerKey %r" % params["SSECustomerKey"])
+
+    for client, words in ((_Unreachable(), "could not be reached"), (_Invalid(), "invalid request parameters")):
+        with pytest.raises(SsecError) as caught:
+            bucket_task._probe_write(client, BUCKET, "disabled", key)  # pylint: disable=protected-access
+        assert "Failed to write a probe object to bucket artifacts" in caught.value.message
+        assert words in caught.value.message and caught.value.status is None
+        assert_no_key_material(caught.value.message, key)

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils import _bulk as bulk
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 
 
 def test_results_come_in_the_order_of_the_items_whatever_finishes_first():

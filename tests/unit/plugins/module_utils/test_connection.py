@@ -10,12 +10,12 @@ import shutil
 import pytest
 from botocore.httpsession import DEFAULT_CA_BUNDLE
 
-from ansible_collections.ssec.s3.plugins.module_utils.connection import (
+from ansible_collections.ssec.s3.plugins.module_utils._connection import (
     connection_argument_spec,
     resolve_settings,
     s3_client,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

@@ -14,8 +14,8 @@ import hashlib
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import copy_task, digest
-from ansible_collections.ssec.s3.plugins.module_utils.copy_task import (
+from ansible_collections.ssec.s3.plugins.module_utils import _copy_task as copy_task, _digest as digest
+from ansible_collections.ssec.s3.plugins.module_utils._copy_task import (
     Copier,
     CopyItem,
     check_options,
@@ -25,9 +25,9 @@ from ansible_collections.ssec.s3.plugins.module_utils.copy_task import (
     stored_metadata,
     wanted_attributes,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE, SSE_C, RemoteObject
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._remote import ENCRYPTION_NONE, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -236,3 +236,29 @@ def test_describe():
     assert "2 objects skipped (see skipped_entries)" in message
     assert describe(dict(counts, copied=0, skipped=0), collections.Counter(), True) == \
         "Nothing would be copied; 1 object already held the same content under the destination key."
+
+
+# ---- answers read from the SsecError of s3_errors (botocore's Stubber: no server here lacks tagging) --------------
+
+TAGS_PARAMS = {"Bucket": "staging", "Key": "app.tar.gz", "VersionId": "v1"}
+
+
+def test_a_server_without_tagging_gives_the_copy_no_tags(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("get_object_tagging", "NotImplemented", "", 501, expected_params=TAGS_PARAMS)
+    assert Copier(client, "production", SOURCE_KEY, DEST_KEY)._tags(item()) == []  # pylint: disable=protected-access
+
+
+def test_a_refused_tags_read_fails_the_copy(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("get_object_tagging", "AccessDenied", "Access Denied", 403, expected_params=TAGS_PARAMS)
+    with pytest.raises(SsecError) as caught:
+        Copier(client, "production", SOURCE_KEY, DEST_KEY)._tags(item())  # pylint: disable=protected-access
+    assert caught.value.status == 403
+    assert caught.value.message.startswith("Failed to read the tags of s3://staging/app.tar.gz (version v1): Access Denied")
+
+
+def test_a_copy_the_server_does_not_implement_is_streamed_instead(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("copy_object", "NotImplemented", "", 501)
+    assert Copier(client, "production", SOURCE_KEY, DEST_KEY)._copy(item()) is False  # pylint: disable=protected-access

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest
-from ansible_collections.ssec.s3.plugins.module_utils.digest import DigestError, rotate, seal, unseal
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest
+from ansible_collections.ssec.s3.plugins.module_utils._digest import DigestError, rotate, seal, unseal
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 KEY = CustomerKey(bytes(range(32)))
 OTHER_KEY = CustomerKey(bytes(range(32, 64)))

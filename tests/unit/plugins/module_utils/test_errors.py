@@ -12,7 +12,7 @@ import traceback
 import pytest
 from botocore import exceptions as bex
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import (
+from ansible_collections.ssec.s3.plugins.module_utils._errors import (
     DELETE,
     REDACTED,
     SsecError,
@@ -24,7 +24,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.errors import (
     scrub,
     secret_forms,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

@@ -14,13 +14,13 @@ import time
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.key_file import (
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._key_file import (
     create_key_file,
     inspect_key_file,
     replace_key_file,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 RAW = bytes(range(200, 232))
 KEY = CustomerKey(RAW)

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.key_file import KeyFileState, inspect_key_file
-from ansible_collections.ssec.s3.plugins.module_utils.key_task import (
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._key_file import KeyFileState, inspect_key_file
+from ansible_collections.ssec.s3.plugins.module_utils._key_task import (
     CONVERT,
     CREATE,
     KEEP,
     REPLACE,
     plan_key_file,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 KEY = CustomerKey(bytes(range(1, 33)))
 OTHER_FORMAT = {"raw": "base64", "base64": "raw"}

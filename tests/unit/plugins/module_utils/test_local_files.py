@@ -21,12 +21,14 @@ import types
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import key_file, local_files, sync_options, sync_plan, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.sync_apply import PullApplier
-from ansible_collections.ssec.s3.plugins.module_utils.sync_options import Settings, parse_file_mode
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C, RemoteObject
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _key_file as key_file, _local_files as local_files, _sync_options as sync_options, _sync_plan as sync_plan,
+    _transfer as transfer)
+from ansible_collections.ssec.s3.plugins.module_utils._sync_apply import PullApplier
+from ansible_collections.ssec.s3.plugins.module_utils._sync_options import Settings, parse_file_mode
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

@@ -10,8 +10,8 @@ import errno
 import pytest
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.module import (
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._module import (
     MAX_NAME_BYTES,
     SsecModule,
     bucket_name_problem,

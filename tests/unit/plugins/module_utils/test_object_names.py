@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils.module import object_name_problem
+from ansible_collections.ssec.s3.plugins.module_utils._module import object_name_problem
 
 
 @pytest.mark.parametrize("name", ["..a", "a..b", "dir/.hidden", "end.", "...", "a/.../b", "sp ace", "a%2Fb", "a+b",

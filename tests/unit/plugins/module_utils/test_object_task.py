@@ -10,10 +10,11 @@ import time
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, object_task, transfer
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.remote import SSE_C, RemoteObject
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _digest as digest, _object_task as object_task, _transfer as transfer)
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 KEY = CustomerKey(bytes(range(1, 33)))
 OTHER_KEY = CustomerKey(bytes(range(2, 34)))

@@ -9,9 +9,9 @@ import itertools
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import policy
-from ansible_collections.ssec.s3.plugins.module_utils.policy import ALWAYS, DIFFERENT, NEVER, Action, State, Why
-from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils import _policy as policy
+from ansible_collections.ssec.s3.plugins.module_utils._policy import ALWAYS, DIFFERENT, NEVER, Action, State, Why
+from ansible_collections.ssec.s3.plugins.module_utils._remote import ENCRYPTION_NONE, SSE_C, RemoteObject
 
 A, P, S, T, O, N, U = State.ABSENT, State.PLAINTEXT, State.OTHER_SSE, State.THIS_KEY, State.OTHER_KEY, State.NO_KEY, \
     State.UNKNOWN
@@ -126,3 +126,11 @@ def test_copy(source, destination, overwrite, force):
         assert verdict == policy.upload(destination, overwrite, force)
     else:
         assert verdict == (REFUSE, source)  # a source this key does not open is never read, whatever the options
+
+
+@pytest.mark.parametrize("state, expected", [
+    (A, (NOTHING, A)), (U, (REFUSE, U)), (T, (WRITE, T)),
+    (O, (KEEP, O)), (N, (KEEP, N)), (P, (KEEP, P)), (S, (KEEP, S)),
+])
+def test_a_noncurrent_version_is_deleted_only_when_the_old_key_opens_it(state, expected):
+    assert tuple(policy.noncurrent_version(state)) == expected

@@ -19,9 +19,9 @@ import io
 import pytest
 from botocore.response import StreamingBody
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, rekey_task
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import (
+from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest, _rekey_task as rekey_task
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._rekey_task import (
     ABSENT,
     ALREADY_ROTATED,
     COPY,
@@ -39,8 +39,8 @@ from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import (
     rewritten_metadata,
     stream_workers,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE as NONE, SSE_C, RemoteObject
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils._remote import ENCRYPTION_NONE as NONE, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

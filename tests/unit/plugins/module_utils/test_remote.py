@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, remote
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.rekey_task import COPY, Item, Rekeyer, rewritten_metadata
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest, _remote as remote
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._rekey_task import COPY, Item, Rekeyer, rewritten_metadata
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import pytest
 from botocore import exceptions as bex
 
-from ansible_collections.ssec.s3.plugins.module_utils import digest, remote
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest, _remote as remote
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

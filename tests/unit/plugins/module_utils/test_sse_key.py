@@ -14,9 +14,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.errors import registered_secrets
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import (
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._errors import registered_secrets
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import (
     register_key_material,
     CustomerKey,
     InvalidKeyError,

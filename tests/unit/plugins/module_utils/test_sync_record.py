@@ -13,8 +13,8 @@ import types
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import sync_record
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils import _sync_record as sync_record
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
 
 KEY = CustomerKey(b"k" * 32)
 OTHER_KEY = CustomerKey(b"o" * 32)

@@ -10,12 +10,14 @@ import os
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import bulk, sync_names, sync_options, sync_plan, sync_result
-from ansible_collections.ssec.s3.plugins.module_utils.errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils.remote import ENCRYPTION_NONE, SSE_C, RemoteObject
-from ansible_collections.ssec.s3.plugins.module_utils.sse_key import CustomerKey
-from ansible_collections.ssec.s3.plugins.module_utils.sync_options import Settings
-from ansible_collections.ssec.s3.plugins.module_utils.sync_plan import (
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _bulk as bulk, _sync_names as sync_names, _sync_options as sync_options, _sync_plan as sync_plan,
+    _sync_result as sync_result)
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._remote import ENCRYPTION_NONE, SSE_C, RemoteObject
+from ansible_collections.ssec.s3.plugins.module_utils._sse_key import CustomerKey
+from ansible_collections.ssec.s3.plugins.module_utils._sync_options import Settings
+from ansible_collections.ssec.s3.plugins.module_utils._sync_plan import (
     COMPARE,
     DELETE,
     DOWNLOAD,
@@ -26,7 +28,7 @@ from ansible_collections.ssec.s3.plugins.module_utils.sync_plan import (
     UPLOAD,
     Item,
 )
-from ansible_collections.ssec.s3.plugins.module_utils.sync_task import Sync
+from ansible_collections.ssec.s3.plugins.module_utils._sync_task import Sync
 
 KEY = CustomerKey(bytes(range(1, 33)))
 OTHER_KEY = CustomerKey(bytes(range(2, 34)))
@@ -304,7 +306,7 @@ def test_pull_refuses_an_object_whose_digest_does_not_open():
 
 
 def _sealed(key):
-    from ansible_collections.ssec.s3.plugins.module_utils import digest
+    from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest
 
     return digest.seal(key, SHA)
 
@@ -615,7 +617,7 @@ def test_planners_dispatch_on_the_kind_of_each_name(tree):
 # ---- shard (issue 12, item 4) -------------------------------------------------------------------
 
 def test_shards_are_disjoint_cover_every_name_and_are_stable():
-    from ansible_collections.ssec.s3.plugins.module_utils.sync_names import in_shard
+    from ansible_collections.ssec.s3.plugins.module_utils._sync_names import in_shard
 
     names = ["dir-%02d/file-%04d.txt" % (number % 7, number) for number in range(3000)] + ["\udcff-not-utf8", ""]
     for count in (1, 2, 3, 7):
@@ -632,20 +634,20 @@ def test_shards_are_disjoint_cover_every_name_and_are_stable():
 @pytest.mark.parametrize("value, expected", [("1/1", (1, 1)), ("2/4", (2, 4)), (" 3/3 ", (3, 3)), ("0/3", None),
                                              ("4/3", None), ("1", None), ("1/0", None), ("a/b", None), ("-1/2", None)])
 def test_parse_shard(value, expected):
-    from ansible_collections.ssec.s3.plugins.module_utils.sync_names import parse_shard
+    from ansible_collections.ssec.s3.plugins.module_utils._sync_names import parse_shard
 
     assert parse_shard(value) == expected
 
 
 def test_a_bad_shard_is_refused_before_any_request():
-    from ansible_collections.ssec.s3.plugins.module_utils.sync_options import validate
+    from ansible_collections.ssec.s3.plugins.module_utils._sync_options import validate
 
     with pytest.raises(SsecError, match=r"shard '0/2' is not a share: give it as 'i/n'"):
         validate(params(shard="0/2"))
 
 
 def test_shard_selects_within_include_and_exclude():
-    from ansible_collections.ssec.s3.plugins.module_utils.sync_names import in_shard, selected
+    from ansible_collections.ssec.s3.plugins.module_utils._sync_names import in_shard, selected
 
     names = ["x%03d.log" % number for number in range(200)]
     picked = [name for name in names if selected(name, ["*.log"], ["x00*"], (1, 2))]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ssec.s3.plugins.module_utils import transfer
-from ansible_collections.ssec.s3.plugins.module_utils.transfer import MAX_PARTS, MIB, part_count, part_size
+from ansible_collections.ssec.s3.plugins.module_utils import _transfer as transfer
+from ansible_collections.ssec.s3.plugins.module_utils._transfer import MAX_PARTS, MIB, part_count, part_size
 
 GIB = 1024 * MIB
 TIB = 1024 * GIB

@@ -56,9 +56,12 @@ options:
     description: Object name, for put, head, get, delete, put_tags and get_tags.
     type: str
   prefix:
-    description: Name prefix, for list, list_uploads and delete_prefix.
+    description: Name prefix, for list, list_uploads, list_versions and delete_prefix.
     type: str
     default: ''
+  version_id:
+    description: With O(action=head), O(action=get) or O(action=delete), that version of the object.
+    type: str
   sse_customer_key:
     description: SSE-C key as base64 text; no key sends no SSE-C headers.
     type: str
@@ -141,8 +144,14 @@ tags:
   description: The object's tags.
   type: dict
   returned: get_tags
+version_id:
+  description: The version the server names in its answer (put, head, get, delete).
+  type: str
+  returned: put, head, get, delete
 versions:
-  description: Every version and delete marker in the bucket (C(object), C(version_id), C(is_latest)).
+  description:
+    - Every version and delete marker in the bucket under O(prefix) (C(object), C(version_id), C(is_latest),
+      C(delete_marker)).
   type: list
   returned: list_versions
 """
@@ -192,11 +201,12 @@ def _status(exc):
     return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
-def _versions(client, bucket):
+def _versions(client, bucket, prefix=""):
     found = []
-    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            found.append({"object": item["Key"], "version_id": item["VersionId"], "is_latest": item["IsLatest"]})
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for marker, items in ((False, page.get("Versions", [])), (True, page.get("DeleteMarkers", []))):
+            found += [{"object": item["Key"], "version_id": item["VersionId"], "is_latest": item["IsLatest"],
+                       "delete_marker": marker} for item in items]
     return found
 
 
@@ -214,6 +224,7 @@ def main():
             "bucket": {"type": "str", "required": True},
             "object": {"type": "str"},
             "prefix": {"type": "str", "default": ""},
+            "version_id": {"type": "str"},
             "sse_customer_key": {"type": "str", "no_log": True},
             "server_side_encryption": {"type": "str", "choices": ["AES256"]},
             "content": {"type": "str"},
@@ -239,6 +250,7 @@ def main():
     result = {"changed": action in changing}
 
     sse = {}
+    version = {"VersionId": params["version_id"]} if params["version_id"] else {}
     if params["sse_customer_key"]:
         raw = base64.b64decode(params["sse_customer_key"], validate=True)
         if len(raw) != 32:
@@ -265,11 +277,11 @@ def main():
             md5 = hashlib.md5(data).digest()
             metadata["md5chksum"] = base64.b64encode(md5).decode() if params["md5chksum"] == "base64" else md5.hex()
         answer = client.put_object(Bucket=bucket, Key=name, Body=data, Metadata=metadata, **extra)
-        result.update(_digests(data), etag=answer.get("ETag"))
+        result.update(_digests(data), etag=answer.get("ETag"), version_id=answer.get("VersionId"))
 
     elif action == "head":
         try:
-            head = client.head_object(Bucket=bucket, Key=name, **sse)
+            head = client.head_object(Bucket=bucket, Key=name, **dict(sse, **version))
         except ClientError as exc:
             result.update(status=_status(exc), exists=_status(exc) != 404)
         else:
@@ -287,16 +299,18 @@ def main():
                 # SeaweedFS repeats the header value ("X==, X=="): the distinct values.
                 sse_customer_key_md5s=sorted({v.strip() for v in (md5_header or "").split(",") if v.strip()}),
                 server_side_encryption=head.get("ServerSideEncryption"),
+                version_id=head.get("VersionId"),
             )
 
     elif action == "get":
         try:
-            answer = client.get_object(Bucket=bucket, Key=name, **sse)
+            answer = client.get_object(Bucket=bucket, Key=name, **dict(sse, **version))
         except ClientError as exc:
             result.update(status=_status(exc))
         else:
             data = answer["Body"].read()
-            result.update(_digests(data), status=200, metadata=answer.get("Metadata") or {})
+            result.update(_digests(data), status=200, metadata=answer.get("Metadata") or {},
+                          version_id=answer.get("VersionId"))
             result["content_base64"] = base64.b64encode(data).decode() if len(data) <= 65536 else None
             try:
                 result["content"] = data.decode("utf-8") if len(data) <= 65536 else None
@@ -307,7 +321,7 @@ def main():
                     handle.write(data)
 
     elif action == "delete":
-        client.delete_object(Bucket=bucket, Key=name)
+        result["version_id"] = client.delete_object(Bucket=bucket, Key=name, **version).get("VersionId")
 
     elif action in ("list", "delete_prefix"):
         names = []
@@ -337,7 +351,7 @@ def main():
         client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
     elif action == "list_versions":
-        result["versions"] = _versions(client, bucket)
+        result["versions"] = _versions(client, bucket, params["prefix"])
 
     elif action == "delete_bucket":
         for item in _versions(client, bucket):

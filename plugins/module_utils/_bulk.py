@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
+"""The bulk engine of sync, rekey and the prefix survey: list -> parallel plan -> apply -> tally.
+
+- list: ``list_objects`` reads a prefix page by page, as a generator;
+- plan and apply: ``Engine.each`` runs one function per item on a bounded thread pool and hands back the
+  outcomes in the order of the items. It takes at most a few items per worker ahead of the consumer, so a
+  listing is read as the work goes and never held twice (a later scale target is 100 000 objects).
+  ``Engine.plan`` and ``Engine.apply`` are the two phases of a run that must see every decision before it
+  writes (sync); a run that can write as soon as it decides (rekey) does both in one ``each``;
+- tally: ``Tally`` keeps capped result lists with exact counts.
+
+One item's SsecError never stops the others: it becomes that item's error, and the caller records it. A run
+with failures leaves through run_module like every other failure (SsecError carrying the partial result).
+"""
+
+from __future__ import annotations
+
+import collections
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors
+
+# Result lists stop growing here; the counts stay exact.
+LIST_CAP = 1000
+# Items submitted ahead of the consumer, per worker: enough to keep every worker busy, few enough to stay small.
+AHEAD = 4
+
+
+def list_entries(client, bucket, prefix=""):
+    """Yield the ListObjectsV2 entry (Key, Size, ETag, LastModified...) of every object under ``prefix``."""
+    paginator = client.get_paginator("list_objects_v2")
+    with s3_errors("list s3://%s/%s" % (bucket, prefix)):
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            yield from page.get("Contents", ())
+
+
+def list_objects(client, bucket, prefix=""):
+    """Yield (name, size) of every object under ``prefix``, page by page."""
+    for entry in list_entries(client, bucket, prefix):
+        yield entry["Key"], entry["Size"]
+
+
+def _outcome(item, future):
+    try:
+        return item, future.result(), None
+    except SsecError as exc:
+        return item, None, exc.message
+
+
+def run_parallel(function, items, concurrency):
+    """``function(item)`` for every item with at most ``concurrency`` at once; yields (item, result, error) in
+    the order of ``items``, which may be a generator: it is read only a few items ahead of the results.
+
+    An SsecError becomes ``error`` (a message) so one bad item never stops the others; any other exception
+    stops the run (a bug, or an interruption).
+    """
+    workers = max(1, concurrency)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = collections.deque()
+        for item in items:
+            pending.append((item, pool.submit(function, item)))
+            if len(pending) >= workers * AHEAD:
+                yield _outcome(*pending.popleft())
+        while pending:
+            yield _outcome(*pending.popleft())
+
+
+class Engine:
+    """Parallel plan and apply over many items, with bounded memory and per-item failures."""
+
+    def __init__(self, concurrency):
+        self.concurrency = max(1, concurrency)
+
+    def each(self, function, items, concurrency=None):
+        """(item, result, error) for ``function(item)`` over every item (see run_parallel)."""
+        return run_parallel(function, items, concurrency or self.concurrency)
+
+    def plan(self, planner, items, fail):
+        """Plan every item of a list in parallel: ``planner(item)`` records its decision on the item; an item
+        whose planning failed gets ``fail(item, message)``. The list itself is the plan (no copy is made)."""
+        for item, _result, error in self.each(planner, items):
+            if error is not None:
+                fail(item, error)
+        return items
+
+    def apply(self, applier, items, fail, concurrency=None):
+        """Apply every planned item in parallel: ``applier(item)`` does the work; ``fail(item, message)``
+        records a failure. Returns how many failed."""
+        failed = 0
+        for item, _result, error in self.each(applier, items, concurrency):
+            if error is not None:
+                failed += 1
+                fail(item, error)
+        return failed
+
+
+class Tally:
+    """Named result lists, capped at LIST_CAP entries each, with exact counts."""
+
+    def __init__(self, names):
+        self.lists = {name: [] for name in names}
+        self.counts = {name: 0 for name in names}
+
+    def add(self, name, entry):
+        self.counts[name] += 1
+        if len(self.lists[name]) < LIST_CAP:
+            self.lists[name].append(entry)
+
+    def result(self):
+        result = dict(self.lists)
+        result["counts"] = dict(self.counts)
+        result["truncated"] = any(self.counts[name] > len(self.lists[name]) for name in self.lists)
+        return result

@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: ssec.s3 contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the ssec.s3 collection, not a public API: it may change in any release.
+"""Backend of ssec.s3.object_info with ``prefix``: the state of every object under a prefix, from parallel HEADs."""
+
+from __future__ import annotations
+
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _bulk as bulk, _key_inventory as key_inventory, _remote as remote_state)
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
+from ansible_collections.ssec.s3.plugins.module_utils._object_task import info_fields
+from ansible_collections.ssec.s3.plugins.module_utils._policy import State
+
+# States relative to the key given (or to no key), in the order of ``counts``: policy.State names them.
+STATES = (State.PLAINTEXT, State.THIS_KEY, State.OTHER_KEY, State.NO_KEY, State.OTHER_SSE)
+
+
+def state_of(remote):
+    """One of STATES for an existing object; None for an absent one."""
+    return None if remote.kind == State.ABSENT else remote.kind
+
+
+def object_entry(remote):
+    """The fields of the single-object result, plus ``object`` and ``state``."""
+    return dict(info_fields(remote), object=remote.name, state=state_of(remote))
+
+
+def describe(counts, total, key):
+    if not total:
+        return "No object under the prefix."
+    words = {
+        State.PLAINTEXT: "not encrypted",
+        State.THIS_KEY: "SSE-C with this key",
+        State.OTHER_KEY: "SSE-C with another key",
+        State.NO_KEY: "SSE-C (give a key to check which)",
+        State.OTHER_SSE: "server-side encrypted with a server-managed key",
+    }
+    parts = ["%d %s" % (counts[state], words[state]) for state in STATES if counts[state]]
+    message = "%d object%s under the prefix: %s." % (total, "" if total == 1 else "s", ", ".join(parts))
+    if counts["error"]:
+        message += " %d could not be read." % counts["error"]
+    if key is None and counts[State.NO_KEY]:
+        message += " Without a key, SSE-C objects show no size, metadata or digest."
+    return message
+
+
+def object_info_prefix(module) -> dict:
+    params = module.params
+    key = module.customer_key(required=False)
+    client = module.client(max_pool_connections=params["concurrency"] + 2)
+    bucket, prefix = params["bucket"], params["prefix"]
+    names = (name for name, _size in bulk.list_objects(client, bucket, prefix))
+    counts = dict.fromkeys(STATES + ("error",), 0)
+    objects, first_error = [], None
+    inventory = key_inventory.from_params(params)
+
+    def head(name):
+        # Listed: two 400s need no second listing to mean SSE-C (remote.inspect).
+        remote = remote_state.inspect(client, bucket, name, key, listed=True)
+        return inventory.identify(client, remote, key) if inventory else remote
+
+    for name, remote, error in bulk.Engine(params["concurrency"]).each(head, names):
+        if error is not None:
+            counts["error"] += 1
+            entry = {"object": name, "state": "error", "error": error}
+            first_error = first_error or entry
+        elif not remote.exists:
+            continue  # deleted since it was listed
+        else:
+            entry = object_entry(remote)
+            counts[entry["state"]] += 1
+            if inventory:
+                inventory.annotate(entry, remote)
+        if len(objects) < bulk.LIST_CAP:
+            objects.append(entry)
+    total = sum(counts.values())
+    result = {
+        "changed": False,
+        "bucket": bucket,
+        "prefix": prefix,
+        "sse_customer_key_md5": key.md5 if key else None,
+        "objects": objects,
+        "counts": counts,
+        "truncated": total > len(objects),
+        "msg": describe(counts, total, key),
+    }
+    if inventory:
+        result.update(inventory.result())
+    if first_error:
+        raise SsecError("Not every object could be read. %s First error, %s: %s" % (
+            result.pop("msg"), first_error["object"], first_error["error"]), result=result)
+    return result
