@@ -56,7 +56,7 @@ MAX_HITS_LISTED = 5
 def _load_secret_forms():
     """``errors.secret_forms`` of the collection this file belongs to (errors.py uses the standard library
     only: loaded by path, so no collection path is needed)."""
-    path = COLLECTION_ROOT / "plugins" / "module_utils" / "errors.py"
+    path = COLLECTION_ROOT / "plugins" / "module_utils" / "_errors.py"
     spec = importlib.util.spec_from_file_location("ssec_s3_errors_for_leak_scan", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
