@@ -171,16 +171,17 @@ def requests_between(before, after):
 class Tree:
     """The local files: relative name -> size, written with random bytes."""
 
-    def __init__(self, root: Path, count: int, rng: random.Random):
+    def __init__(self, root: Path, count: int, rng: random.Random, smallest=KIB, largest=MIB, directories=None):
         self.root = root
         self.rng = rng
         self.sizes = {}
+        folders = DIRECTORIES if not directories else ["dir-%02d" % number for number in range(directories)]
         for index in range(count):
-            directory = DIRECTORIES[index % len(DIRECTORIES)]
+            directory = folders[index % len(folders)]
             name = "file-%04d%s" % (index, EXTENSIONS[rng.randrange(len(EXTENSIONS))])
             relative = "%s/%s" % (directory, name) if directory else name
-            # Log-uniform between 1 KiB and 1 MiB: many small files, a few large ones.
-            self.sizes[relative] = int(KIB * (MIB // KIB) ** rng.random())
+            # Log-uniform between smallest and largest (1 KiB and 1 MiB): many small files, a few large ones.
+            self.sizes[relative] = int(smallest * (largest / smallest) ** rng.random())
         past = time.time() - 86400  # a tree edited yesterday, like most trees being synced
         for relative, size in self.sizes.items():
             path = self.path(relative)
@@ -233,6 +234,8 @@ class TreeBench(Bench):
         env = self.ansible_env(_CANDIDATE_TOOL if tool == CANDIDATE else MODULE)
         # One line per task with its whole result as JSON: the counts are read from it.
         env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.minimal"
+        # sync's record of what it verified (sync_record) stays in the benchmark's directory.
+        env["XDG_CACHE_HOME"] = str(self.workdir / "cache" / tool.replace(" ", "-"))
         return env
 
     def connection(self, key_file=None):
@@ -407,7 +410,7 @@ def tree_part(args, bench, service, rng):
     tools = [tool for tool in TOOLS if (tool != LOOP or not args.skip_loop) and (tool != CANDIDATE or args.candidate)]
     log("creating %d files" % args.files)
     began = time.monotonic()
-    tree = Tree(bench.workdir / "tree", args.files, rng)
+    tree = Tree(bench.workdir / "tree", args.files, rng, args.min_size, args.max_size, args.directories)
     log("tree: %d files, %.1f MiB, in %.1f s" % (len(tree.sizes), tree.total / MIB, time.monotonic() - began))
     results = {op: {tool: [] for tool in tools} for op in OPS}
     changed_sets = []
@@ -455,7 +458,7 @@ def print_tree_table(args, tree, tools, results, references):
     out = ["", "SSE-C sync of a tree of %d files (%.1f MiB, %s - %s, %d directories) over HTTPS to SeaweedFS on "
            "loopback, %d repetition(s), medians" % (
                len(tree.sizes), tree.total / MIB, _size(min(tree.sizes.values())), _size(max(tree.sizes.values())),
-               len(DIRECTORIES), args.repeat),
+               len({relative.rpartition("/")[0] for relative in tree.sizes}), args.repeat),
            "(process startup included; every run checked: listing complete at the right sizes, %d random objects"
            % SPOT_CHECKS,
            " plus the edited ones decrypt with the key to the local bytes)", ""]
@@ -524,6 +527,8 @@ def print_tree_table(args, tree, tools, results, references):
 
 
 def _size(count):
+    if count < KIB:
+        return "%d B" % count
     return "%d KiB" % (count // KIB) if count < MIB else "%.1f MiB" % (count / MIB)
 
 
@@ -641,6 +646,10 @@ def print_rotation_table(args, runs, methods):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--files", type=int, default=1000, help="files in the tree (default: %(default)s)")
+    parser.add_argument("--min-size", type=int, default=KIB, help="smallest file in bytes (default: %(default)s)")
+    parser.add_argument("--max-size", type=int, default=MIB, help="largest file in bytes (default: %(default)s)")
+    parser.add_argument("--directories", type=int,
+                        help="spread the files over this many directories (default: seven, some nested)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default: %(default)s)")
     parser.add_argument("--skip-loop", action="store_true", help="leave out the loop of ssec.s3.object tasks")
     parser.add_argument("--loop-repeat", type=int, default=1,

@@ -29,13 +29,18 @@ LIST_CAP = 1000
 AHEAD = 4
 
 
-def list_objects(client, bucket, prefix=""):
-    """Yield (name, size) of every object under ``prefix``, page by page."""
+def list_entries(client, bucket, prefix=""):
+    """Yield the ListObjectsV2 entry (Key, Size, ETag, LastModified...) of every object under ``prefix``."""
     paginator = client.get_paginator("list_objects_v2")
     with s3_errors("list s3://%s/%s" % (bucket, prefix)):
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for entry in page.get("Contents", ()):
-                yield entry["Key"], entry["Size"]
+            yield from page.get("Contents", ())
+
+
+def list_objects(client, bucket, prefix=""):
+    """Yield (name, size) of every object under ``prefix``, page by page."""
+    for entry in list_entries(client, bucket, prefix):
+        yield entry["Key"], entry["Size"]
 
 
 def _outcome(item, future):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import hashlib
 import os
+import re
 import stat
 
 from ansible_collections.ssec.s3.plugins.module_utils._module import object_name_problem
@@ -83,14 +85,36 @@ def unmatchable_name(relative, name):
     return object_name_problem(name, "object name")
 
 
-def selected(relative, include, exclude) -> bool:
-    """fnmatch patterns on the relative name (``*`` also matches ``/``): include (all when empty), exclude wins."""
+def selected(relative, include, exclude, shard=None) -> bool:
+    """fnmatch patterns on the relative name (``*`` also matches ``/``): include (all when empty), exclude wins;
+    then the shard (see in_shard)."""
     if include and not any(fnmatch.fnmatchcase(relative, pattern) for pattern in include):
         return False
-    return not any(fnmatch.fnmatchcase(relative, pattern) for pattern in exclude or ())
+    if any(fnmatch.fnmatchcase(relative, pattern) for pattern in exclude or ()):
+        return False
+    return shard is None or in_shard(relative, shard)
 
 
-def walk(root, include, exclude):
+def parse_shard(value):
+    """``"i/n"`` (1 <= i <= n) -> (i, n); None when ``value`` is not such a share."""
+    text = str(value).strip()
+    match = re.match(r"^([0-9]+)/([0-9]+)$", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+def in_shard(relative, shard) -> bool:
+    """Is the name in share ``i`` of ``n``? A stable hash of the relative name (not of the prefix or path), so
+    push and pull, every host and every run agree, and the n shares are disjoint and cover every name."""
+    number, count = shard
+    if count == 1:
+        return True
+    digest = hashlib.sha256(relative.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count == number - 1
+
+
+def walk(root, include, exclude, shard=None):
     """(files, errors, total): selected relative name -> path of every non-directory entry under ``root``.
 
     Symbolic links to directories are not followed; ``errors`` lists directories that could not be read.
@@ -106,7 +130,7 @@ def walk(root, include, exclude):
             path = os.path.join(dirpath, filename)
             total += 1
             relative = local_relative(root, path)
-            if selected(relative, include, exclude):
+            if selected(relative, include, exclude, shard):
                 files[relative] = path
     return files, errors, total
 

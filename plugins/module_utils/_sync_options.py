@@ -12,7 +12,7 @@ import re
 from ansible_collections.ssec.s3.plugins.module_utils import _local_files as local_files, _transfer as transfer
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils._module import object_name_problem
-from ansible_collections.ssec.s3.plugins.module_utils._sync_names import normalize_prefix
+from ansible_collections.ssec.s3.plugins.module_utils._sync_names import normalize_prefix, parse_shard
 
 PUSH, PULL = "push", "pull"
 
@@ -32,6 +32,8 @@ class Settings:
         self.concurrency = params["concurrency"]
         self.part_size = params["part_size_mb"] * transfer.MIB
         self.file_mode = parse_file_mode(params["file_mode"])
+        self.full_check = params.get("full_check", False)
+        self.shard = parse_shard(params["shard"]) if params.get("shard") is not None else None
         self.check_mode = check_mode
 
 
@@ -114,5 +116,9 @@ def validate(params):
     if problem:
         raise SsecError(problem)
     parse_file_mode(params["file_mode"])
+    if params.get("shard") is not None and parse_shard(params["shard"]) is None:
+        raise SsecError("shard %r is not a share: give it as 'i/n' with 1 <= i <= n, for example '2/4' for the "
+                        "second of four hosts (\"{{ ansible_play_hosts.index(inventory_hostname) + 1 }}/"
+                        "{{ ansible_play_hosts | length }}\")." % str(params["shard"]))
     if params["mode"] == PUSH and params["file_mode"] is not None:
         raise SsecError("file_mode applies to the files that mode: pull writes; remove it with mode: push.")

@@ -7,6 +7,10 @@
 A planner lists both sides into Items (``items``), then decides one Item at a time (``plan``, run in
 parallel by the engine): it hashes the file, HEADs the object with the key only when the listing has it, and
 asks the policy what may be done. ``review`` sees every decision before anything is written.
+
+A name whose object and file both look exactly as the record (sync_record) says they were when last verified
+is unchanged without a HEAD or a hash; a file whose identity changed is hashed and compared with the record's
+fingerprint (no HEAD); anything else takes the exact path above.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from ansible_collections.ssec.s3.plugins.module_utils import (
     _bulk as bulk, _policy as policy, _remote as remote_state, _transfer as transfer)
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils._policy import Action, State, Why
+from ansible_collections.ssec.s3.plugins.module_utils._sync_record import listing_identity
 from ansible_collections.ssec.s3.plugins.module_utils._sync_names import (
     object_name,
     relative_name,
@@ -135,17 +140,21 @@ class Item:
 class Planner:
     """What both directions share: the settings, the listing of the prefix, the HEAD of one object."""
 
-    def __init__(self, settings, client, key):
+    def __init__(self, settings, client, key, record=None):
         self.settings = settings
         self.client = client
         self.key = key
+        self.record = record  # sync_record.Record: what was verified last time, and this time (None: no record)
+        self.listed = {}  # selected relative name -> listing identity (ETag, size, Last-Modified)
         self.foreign = []  # names the listing gave that do not start with the prefix
 
     def listing(self):
-        """(selected relative name -> size, every relative name, total count of files under the prefix)."""
+        """(selected relative name -> listing identity, every relative name, total count of files under the
+        prefix)."""
         settings = self.settings
-        chosen, every, total = {}, set(), 0
-        for name, size in bulk.list_objects(self.client, settings.bucket, settings.prefix):
+        chosen, every, total = self.listed, set(), 0
+        for entry in bulk.list_entries(self.client, settings.bucket, settings.prefix):
+            name = entry["Key"]
             relative = relative_name(settings.prefix, name)
             if relative is None:
                 if not name.startswith(settings.prefix):
@@ -153,9 +162,22 @@ class Planner:
                 continue
             total += 1
             every.add(relative)
-            if selected(relative, settings.include, settings.exclude):
-                chosen[relative] = size
+            if selected(relative, settings.include, settings.exclude, settings.shard):
+                chosen[relative] = listing_identity(entry)
         return chosen, every, total
+
+    def known(self, item):
+        """The record's entry for an item whose object the listing shows as it was when last verified."""
+        listed = self.listed.get(item.relative)
+        return self.record.known(item.relative, listed) if listed is not None and self.record else None
+
+    def keep(self, item, info, sha256, remote, seen_ns=None):
+        """Record a name verified the exact way, unless the object HEADed is not the one listed. ``seen_ns``: when
+        the file's identity ``info`` was read (a file changed less than 2 s before it gets no identity recorded)."""
+        listed = self.listed.get(item.relative)
+        if listed is None or self.record is None or (remote.head or {}).get("ETag") != listed[0]:
+            return
+        self.record.keep(item.relative, listed, info, sha256, seen_ns=seen_ns)
 
     def inspect(self, item):
         # Every name inspected comes from the listing (new files are not inspected): no LIST per object.
@@ -189,7 +211,7 @@ class PushPlanner(Planner):
     def items(self):
         """(items, walk errors, count of source entries, count selected)."""
         settings = self.settings
-        files, errors, total = walk(settings.root, settings.include, settings.exclude)
+        files, errors, total = walk(settings.root, settings.include, settings.exclude, settings.shard)
         listed, _every, _total = self.listing()
         items = []
         for relative, path in sorted(files.items()):
@@ -209,7 +231,19 @@ class PushPlanner(Planner):
         problem = upload_problem(item.relative, item.path, item.name)
         if problem:
             return item.decide(SKIP, problem)
+        known = self.known(item) if item.kind == Kind.PUT else None
+        if known is not None:
+            info = os.stat(item.path)
+            if known.same_file(info):
+                item.size = info.st_size
+                self.record.keep(item.relative, self.listed[item.relative], info, fingerprint=known.fingerprint)
+                return item.decide(UNCHANGED)
         item.source = local_source(item.path)
+        if known is not None and self.record.fingerprint(item.source.sha256) == known.fingerprint:
+            item.size = item.source.size
+            self.record.keep(item.relative, self.listed[item.relative], item.source.info, item.source.sha256,
+                             seen_ns=item.source.hashed_at_ns)
+            return item.decide(UNCHANGED)
         item.size = item.source.size
         item.after = fingerprint(sha256=item.source.sha256)
         if item.kind == Kind.PUT_NEW:
@@ -220,6 +254,8 @@ class PushPlanner(Planner):
         if action == COMPARE:
             same = transfer.same_content(self.client, remote, self.key, item.source)
             action = UNCHANGED if same else UPLOAD
+            if same:
+                self.keep(item, item.source.info, item.source.sha256, remote, item.source.hashed_at_ns)
         return item.decide(action, reason)
 
     def plan_delete(self, item):
@@ -241,7 +277,7 @@ class PullPlanner(Planner):
         items = [Item(Kind.GET, relative, object_name(settings.prefix, relative)) for relative in sorted(listed)]
         errors = []
         if settings.delete and os.path.isdir(settings.root) and not self.foreign:
-            files, errors, _local_total = walk(settings.root, settings.include, settings.exclude)
+            files, errors, _local_total = walk(settings.root, settings.include, settings.exclude, settings.shard)
             for relative in sorted(set(files) - every):
                 item = Item(Kind.DELETE, relative, object_name(settings.prefix, relative))
                 item.path = files[relative]
@@ -260,6 +296,8 @@ class PullPlanner(Planner):
         blocked = self._blocked(item.path)
         if blocked:
             return item.decide(FAIL, blocked)
+        if self.unchanged_as_recorded(item):
+            return item.decide(UNCHANGED)
         remote = self.inspect(item)
         action, reason = pull_decision(remote)
         if action != COMPARE:
@@ -285,8 +323,33 @@ class PullPlanner(Planner):
         item.before = fingerprint(sha256=local.sha256)
         if transfer.same_content(self.client, remote, self.key, local):
             item.after = item.before
+            self.keep(item, local.info, local.sha256, remote, local.hashed_at_ns)
             return item.decide(UNCHANGED)
         return item.decide(DOWNLOAD)
+
+    def unchanged_as_recorded(self, item):
+        """Is the file the one the record says holds the object's bytes (by identity, or by fingerprint)?"""
+        known = self.known(item)
+        if known is None:
+            return False
+        try:
+            info, link = os.stat(item.path), os.lstat(item.path)
+        except OSError:
+            return False  # the exact path tells what is missing or wrong
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        listed = self.listed[item.relative]
+        if not known.same_file(info):
+            local = local_source(item.path)
+            if self.record.fingerprint(local.sha256) != known.fingerprint:
+                return False
+            self.record.keep(item.relative, listed, local.info, local.sha256, seen_ns=local.hashed_at_ns)
+        else:
+            self.record.keep(item.relative, listed, info, fingerprint=known.fingerprint)
+        item.size = listed[1]
+        if stat.S_ISREG(link.st_mode):
+            item.local_mode = stat.S_IMODE(link.st_mode)
+        return True
 
     def _blocked(self, path):
         """Why ``path`` cannot be written inside the directory (a file or an outside link in the way)."""

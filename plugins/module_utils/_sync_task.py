@@ -9,6 +9,7 @@ prefix once, then decides every name in parallel as the policy says (for an obje
 comparing exactly as ssec.s3.object does with overwrite: different). Apply, unless in check mode: the
 applier of the direction (sync_apply) transfers and deletes in parallel. Check mode runs the plan only, so
 it reports the decisions a real run would make. The result (sync_result) is built from the decided items.
+What was verified (compared, uploaded or downloaded) goes into the record (sync_record) for the next run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import mimetypes
 import os
 
-from ansible_collections.ssec.s3.plugins.module_utils import _bulk as bulk, _sync_result as sync_result
+from ansible_collections.ssec.s3.plugins.module_utils import (
+    _bulk as bulk, _sync_record as sync_record, _sync_result as sync_result)
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils._sync_apply import PullApplier, PushApplier
 from ansible_collections.ssec.s3.plugins.module_utils._sync_options import PULL, PUSH, Settings, check_root, validate
@@ -29,6 +31,7 @@ from ansible_collections.ssec.s3.plugins.module_utils._sync_plan import (
     PushPlanner,
     os_error,
 )
+from ansible_collections.ssec.s3.plugins.module_utils._sync_names import relative_name
 
 PLANNERS = {PUSH: PushPlanner, PULL: PullPlanner}
 APPLIERS = {PUSH: PushApplier, PULL: PullApplier}
@@ -46,7 +49,12 @@ class Sync:
         self.settings = settings
         self.client = client
         self.key = key
-        self.planner = PLANNERS[settings.direction](settings, client, key)
+        endpoint = client.meta.endpoint_url if client is not None else None
+        path = sync_record.record_path(endpoint, settings.bucket, settings.prefix, key.md5, settings.root,
+                                       settings.shard)
+        self.record = sync_record.Record(path, key, trusted=not settings.full_check)
+        self.etags = sync_record.capture_etags(client) if client is not None else {}
+        self.planner = PLANNERS[settings.direction](settings, client, key, self.record)
         self.engine = bulk.Engine(settings.concurrency)
         self.warnings = []
 
@@ -70,7 +78,45 @@ class Sync:
             inner = max(1, settings.concurrency // max(1, min(settings.concurrency, transfers)))
             applier = APPLIERS[settings.direction](self.module, settings, self.client, self.key, inner)
             self.engine.apply(applier.apply, work, _fail)
+        if not settings.check_mode:
+            self.save_record(items)
         return sync_result.build(settings, self.key, items, errors, total, chosen, created, self.warnings)
+
+    def save_record(self, items):
+        """Add what this run wrote (and verified) to the record, then replace the record."""
+        if self.settings.direction == PUSH:
+            try:
+                self.record_uploads({item.relative: item for item in items if item.action == UPLOAD})
+            except SsecError as exc:
+                # The uploads are done; only the record misses them (the next run checks them the exact way).
+                self.warnings.append("The listing after the uploads failed, so they were not recorded: %s"
+                                     % exc.message)
+        else:
+            for item in items:
+                if item.action == DOWNLOAD and item.remote.sha256 is not None:
+                    try:
+                        info = os.stat(item.path)
+                    except OSError:
+                        continue  # gone already: nothing to record
+                    self.planner.keep(item, info, item.remote.sha256, item.remote)
+        problem = self.record.write()
+        if problem:
+            self.warnings.append("The record of what this task verified could not be written (%s), so the next run "
+                                 "checks every object again (correct, but slower). Make the cache directory "
+                                 "writable, or set XDG_CACHE_HOME to a writable directory." % problem)
+
+    def record_uploads(self, uploaded):
+        """One listing after the uploads: an upload is recorded under the listing identity that shows the ETag
+        its own write got, so an object another client wrote meanwhile is never taken for it."""
+        if not uploaded:
+            return
+        settings = self.settings
+        for entry in bulk.list_entries(self.client, settings.bucket, settings.prefix):
+            item = uploaded.get(relative_name(settings.prefix, entry["Key"]))
+            if item is None or self.etags.get(item.name) != entry.get("ETag") or entry["Size"] != item.source.size:
+                continue
+            self.record.keep(item.relative, sync_record.listing_identity(entry), item.source.info,
+                             item.source.sha256, seen_ns=item.source.hashed_at_ns)
 
 
 def sync(module) -> dict:

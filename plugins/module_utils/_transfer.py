@@ -96,8 +96,9 @@ class Source:
     def hash(self):
         """(Re)read the file: its identity first, then size and SHA-256 of the bytes actually read."""
         with open(self.path, "rb", buffering=0) as handle:
-            self._hashed_at_ns = time.time_ns()
-            self.identity = _identity(os.fstat(handle.fileno()))
+            self.hashed_at_ns = time.time_ns()
+            self.info = os.fstat(handle.fileno())  # the identity of what is read (sync's record keeps it)
+            self.identity = _identity(self.info)
             hasher = hashlib.sha256()
             self.size = _hash_handle(handle, hasher)
         self.sha256 = hasher.hexdigest()
@@ -114,7 +115,7 @@ class Source:
             return True
         # A write in the same timestamp tick as the last one before hashing leaves mtime and ctime as they were
         # (coarse clocks, 2 s on some file systems): for a file that recent, only its bytes can tell.
-        if info.st_mtime_ns + _TIMESTAMP_SLACK_NS >= self._hashed_at_ns:
+        if info.st_mtime_ns + _TIMESTAMP_SLACK_NS >= self.hashed_at_ns:
             return sha256_file(self.path) != self.sha256
         return False
 

@@ -54,6 +54,15 @@ options:
       - Exactly one of O(object) and O(prefix) is required.
       - Without a leading C(/), like object names.
     type: str
+  shard:
+    description:
+      - With O(prefix), rotate only a stable share of the objects, given as V(i/n) (1 <= i <= n), so that n hosts
+        rotate one prefix at once; the n runs V(1/n) ... V(n/n) together rotate what one run without O(shard) does.
+      - The share of an object comes from a hash of its name after O(prefix), the same rule as
+        O(ssec.s3.sync#module:shard), whose examples show how each host gives its number.
+      - RV(counts) then count the objects of the share only.
+      - The default is every object.
+    type: str
   old_sse_customer_key:
     description:
       - The key the objects are encrypted with now, as base64 text (the base64 of 32 random bytes).
@@ -309,6 +318,7 @@ def main():
             "fail_on_unknown_key": {"type": "bool", "default": True},
             "multipart_copy_threshold_mb": {"type": "int", "default": MAX_COPY_MB},
             "noncurrent_versions": {"type": "str", "default": "keep", "choices": ["keep", "delete"]},
+            "shard": {"type": "str"},
         },
         key_prefixes=("old_",),
         mutually_exclusive=[["object", "prefix"]],

@@ -103,6 +103,33 @@ options:
         running the task. Use M(ansible.builtin.file) with C(recurse) for anything else.
       - Not allowed with O(mode=push).
     type: raw
+  shard:
+    description:
+      - Sync only a stable share of the names, given as V(i/n) (1 <= i <= n), so that n hosts (Ansible's forks,
+        AWX) share one prefix; the n runs V(1/n) ... V(n/n) together do what one run without O(shard) does.
+      - A name's share comes from a hash of its name relative to O(path) and O(prefix), so push and pull, every
+        host and every run agree, whatever the other options. O(include), O(exclude) and O(delete) act within the
+        share (a run deletes only names of its share).
+      - Each host gives its own number and the count of hosts (see the examples), with O(path) on storage every
+        host sees.
+      - The default is every name.
+    type: str
+  full_check:
+    description:
+      - Check every name the exact way (a HEAD of its object, a hash of its file), ignoring the record of what
+        the last runs verified.
+      - Without it, a name whose object still has the listing entry (ETag, size, Last-Modified) and whose file
+        still has the identity (device, inode, size, modification and change times) they had when this key last
+        verified them is unchanged without any request; a file whose identity changed is hashed and compared
+        with the recorded fingerprint. Anything else, or anything the record does not know, is checked the exact
+        way.
+      - The record is kept on the host the module runs on, readable by its user only, in
+        C($XDG_CACHE_HOME/ssec.s3/sync/) (by default C(~/.cache/ssec.s3/sync/)), one file per endpoint, bucket,
+        prefix, key and O(path). It holds no key and no SHA-256 of your data, only fingerprints keyed with a
+        key derived from the SSE-C key. Deleting it is safe; the next run is then a full check. It is updated
+        after each run, also with O(full_check=true), and not in check mode.
+    type: bool
+    default: false
   concurrency:
     description:
       - How many files are compared and transferred at once. When fewer files than this are transferred, the
@@ -176,6 +203,15 @@ EXAMPLES = r"""
 - name: Show what was restored
   ansible.builtin.debug:
     msg: "{{ restore.counts.downloaded }} files, {{ restore.counts.bytes_transferred }} bytes"
+
+- name: Push one tree on shared storage from every host of the play at once, each host a share of the names
+  ssec.s3.sync:
+    mode: push
+    path: /mnt/shared/archive
+    bucket: archive
+    prefix: 2026/
+    shard: "{{ ansible_play_hosts.index(inventory_hostname) + 1 }}/{{ ansible_play_hosts | length }}"
+    sse_customer_key_file: /etc/backup/ssec.key
 """
 
 RETURN = r"""
@@ -280,6 +316,8 @@ def main():
             "delete": {"type": "bool", "default": False},
             "force": {"type": "bool", "default": False},
             "file_mode": {"type": "raw"},
+            "full_check": {"type": "bool", "default": False},
+            "shard": {"type": "str"},
             "part_size_mb": common_option("part_size_mb"),
             "concurrency": common_option("concurrency"),
         },

@@ -171,6 +171,8 @@ def ansible_env(workdir, collections=None) -> dict:
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_DEPRECATION_WARNINGS": "false",
+        # ssec.s3.sync's record of what it verified: in the run's directory, not in the user's ~/.cache.
+        "XDG_CACHE_HOME": str(Path(workdir) / "cache"),
     })
     env.pop("ANSIBLE_CONFIG", None)
     return env

@@ -612,3 +612,43 @@ def test_planners_dispatch_on_the_kind_of_each_name(tree):
     assert [pull.planner.plan(entry).action for entry in (gone, there)] == [NOTHING, DELETE]
     assert set(sync_plan.PushPlanner.planners) | set(sync_plan.PullPlanner.planners) == {
         sync_plan.Kind.PUT, sync_plan.Kind.PUT_NEW, sync_plan.Kind.GET, sync_plan.Kind.DELETE}
+
+
+# ---- shard (issue 12, item 4) -------------------------------------------------------------------
+
+def test_shards_are_disjoint_cover_every_name_and_are_stable():
+    from ansible_collections.ssec.s3.plugins.module_utils._sync_names import in_shard
+
+    names = ["dir-%02d/file-%04d.txt" % (number % 7, number) for number in range(3000)] + ["\udcff-not-utf8", ""]
+    for count in (1, 2, 3, 7):
+        shares = [{name for name in names if in_shard(name, (number, count))} for number in range(1, count + 1)]
+        assert sum(len(share) for share in shares) == len(names)  # disjoint ...
+        assert set().union(*shares) == set(names)  # ... and every name in one
+        if count > 1:
+            assert all(len(share) > len(names) / count / 2 for share in shares)  # spread, not all in one
+    # Stable: a fixed answer per name (SHA-256 of the relative name), whatever the process, host or order.
+    for name, number in (("a/b.txt", 4), ("index.html", 3), ("docs/api/v2/file-0001.json", 3)):
+        assert [share for share in range(1, 5) if in_shard(name, (share, 4))] == [number]
+
+
+@pytest.mark.parametrize("value, expected", [("1/1", (1, 1)), ("2/4", (2, 4)), (" 3/3 ", (3, 3)), ("0/3", None),
+                                             ("4/3", None), ("1", None), ("1/0", None), ("a/b", None), ("-1/2", None)])
+def test_parse_shard(value, expected):
+    from ansible_collections.ssec.s3.plugins.module_utils._sync_names import parse_shard
+
+    assert parse_shard(value) == expected
+
+
+def test_a_bad_shard_is_refused_before_any_request():
+    from ansible_collections.ssec.s3.plugins.module_utils._sync_options import validate
+
+    with pytest.raises(SsecError, match=r"shard '0/2' is not a share: give it as 'i/n'"):
+        validate(params(shard="0/2"))
+
+
+def test_shard_selects_within_include_and_exclude():
+    from ansible_collections.ssec.s3.plugins.module_utils._sync_names import in_shard, selected
+
+    names = ["x%03d.log" % number for number in range(200)]
+    picked = [name for name in names if selected(name, ["*.log"], ["x00*"], (1, 2))]
+    assert picked == [name for name in names if not name.startswith("x00") and in_shard(name, (1, 2))]
