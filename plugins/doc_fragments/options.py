@@ -52,3 +52,14 @@ options:
     type: int
     default: 8
 """
+
+    # When a server-side rewrite goes in parts (ssec.s3.rekey, ssec.s3.copy).
+    MULTIPART_COPY_THRESHOLD = r"""
+options:
+  multipart_copy_threshold_mb:
+    description:
+      - Objects larger than this many MiB are rewritten in parts (UploadPartCopy) instead of with one CopyObject.
+      - CopyObject copies at most 5 GiB, so V(5120) is also the largest value accepted.
+    type: int
+    default: 5120
+"""

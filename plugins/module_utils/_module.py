@@ -50,6 +50,7 @@ _COMMON_OPTIONS = {
     "object": {"type": "str", "required": True},
     "part_size_mb": {"type": "int", "default": 8},
     "concurrency": {"type": "int", "default": 8},
+    "multipart_copy_threshold_mb": {"type": "int", "default": 5120},  # CopyObject's 5 GiB
 }
 _SHOWN_NAME_CHARACTERS = 40
 

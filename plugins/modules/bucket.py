@@ -20,10 +20,6 @@ description:
 author:
   - ssec.s3 contributors (@ssec-s3)
 options:
-  bucket:
-    description: Name of the bucket.
-    type: str
-    required: true
   state:
     description:
       - V(present) creates the bucket when it does not exist and applies the options below.
@@ -70,6 +66,7 @@ options:
     type: str
     choices: [allowed, blocked]
 extends_documentation_fragment:
+  - ssec.s3.options
   - ssec.s3.connection
   - ssec.s3.attributes
   - ssec.s3.attributes.ACTION_GROUP
@@ -132,13 +129,13 @@ msg:
 """
 
 from ansible_collections.ssec.s3.plugins.module_utils._bucket_task import bucket
-from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
 
 
 def main():
     module = SsecModule(
         argument_spec={
-            "bucket": {"type": "str", "required": True},
+            "bucket": common_option("bucket"),
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
             "versioning": {"type": "str", "choices": ["enabled", "suspended"]},
             "abort_incomplete_uploads_days": {"type": "int"},

@@ -18,10 +18,6 @@ description:
 author:
   - ssec.s3 contributors (@ssec-s3)
 options:
-  bucket:
-    description: Name of the bucket.
-    type: str
-    required: true
   probe:
     description:
       - Write a probe object without a key and one with a throwaway SSE-C key (each deleted at once, by version on a
@@ -31,6 +27,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - ssec.s3.options
   - ssec.s3.connection
   - ssec.s3.attributes
   - ssec.s3.attributes.ACTION_GROUP
@@ -107,13 +104,13 @@ msg:
 """
 
 from ansible_collections.ssec.s3.plugins.module_utils._bucket_task import bucket_info
-from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
 
 
 def main():
     module = SsecModule(
         argument_spec={
-            "bucket": {"type": "str", "required": True},
+            "bucket": common_option("bucket"),
             "probe": {"type": "bool", "default": False},
         },
         key=False,

@@ -38,8 +38,6 @@ author:
 options:
   bucket:
     description: Name of the destination bucket.
-    type: str
-    required: true
   object:
     description:
       - Name of the destination object, with O(source_object). Default is the name of the source object.
@@ -116,15 +114,10 @@ options:
   concurrency:
     description:
       - How many objects are examined and copied at once; for a multipart copy, how many parts are in flight.
-    type: int
-    default: 8
-  multipart_copy_threshold_mb:
-    description:
-      - Objects larger than this many MiB are copied in parts instead of with one CopyObject.
-      - CopyObject copies at most 5 GiB, so V(5120) is also the largest value accepted.
-    type: int
-    default: 5120
 extends_documentation_fragment:
+  - ssec.s3.options
+  - ssec.s3.options.CONCURRENCY
+  - ssec.s3.options.MULTIPART_COPY_THRESHOLD
   - ssec.s3.connection
   - ssec.s3.key
   - ssec.s3.attributes
@@ -285,14 +278,14 @@ msg:
   sample: Copied the object.
 """
 
-from ansible_collections.ssec.s3.plugins.module_utils._copy_task import MAX_COPY_MB, copy
-from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, run_module
+from ansible_collections.ssec.s3.plugins.module_utils._copy_task import copy
+from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
 
 
 def main():
     module = SsecModule(
         argument_spec={
-            "bucket": {"type": "str", "required": True},
+            "bucket": common_option("bucket"),
             "object": {"type": "str"},
             "prefix": {"type": "str"},
             "source_bucket": {"type": "str"},
@@ -302,8 +295,8 @@ def main():
             "overwrite": {"type": "str", "default": "different", "choices": ["different", "always", "never"]},
             "metadata": {"type": "dict"},
             "content_type": {"type": "str"},
-            "concurrency": {"type": "int", "default": 8},
-            "multipart_copy_threshold_mb": {"type": "int", "default": MAX_COPY_MB},
+            "concurrency": common_option("concurrency"),
+            "multipart_copy_threshold_mb": common_option("multipart_copy_threshold_mb"),
         },
         key_prefixes=("source_",),
         mutually_exclusive=[["source_object", "source_prefix"], ["object", "prefix"]],

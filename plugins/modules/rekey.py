@@ -123,13 +123,8 @@ options:
     type: str
     default: keep
     choices: [keep, delete]
-  multipart_copy_threshold_mb:
-    description:
-      - Objects larger than this many MiB are rewritten in parts instead of with one CopyObject.
-      - CopyObject copies at most 5 GiB, so V(5120) is also the largest value accepted.
-    type: int
-    default: 5120
 extends_documentation_fragment:
+  - ssec.s3.options.MULTIPART_COPY_THRESHOLD
   - ssec.s3.options
   - ssec.s3.options.CONCURRENCY
   - ssec.s3.connection
@@ -304,7 +299,7 @@ msg:
 """
 
 from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
-from ansible_collections.ssec.s3.plugins.module_utils._rekey_task import MAX_COPY_MB, rekey
+from ansible_collections.ssec.s3.plugins.module_utils._rekey_task import rekey
 
 
 def main():
@@ -316,7 +311,7 @@ def main():
             "encrypt_plaintext": {"type": "bool", "default": False},
             "concurrency": common_option("concurrency"),
             "fail_on_unknown_key": {"type": "bool", "default": True},
-            "multipart_copy_threshold_mb": {"type": "int", "default": MAX_COPY_MB},
+            "multipart_copy_threshold_mb": common_option("multipart_copy_threshold_mb"),
             "noncurrent_versions": {"type": "str", "default": "keep", "choices": ["keep", "delete"]},
             "shard": {"type": "str"},
         },

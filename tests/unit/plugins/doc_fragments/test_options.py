@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,10 +17,13 @@ from ansible_collections.ssec.s3.plugins.module_utils._module import common_opti
 FRAGMENTS = {"bucket": ("ssec.s3.options", ModuleDocFragment.DOCUMENTATION),
              "object": ("ssec.s3.options.OBJECT", ModuleDocFragment.OBJECT),
              "part_size_mb": ("ssec.s3.options.PART_SIZE", ModuleDocFragment.PART_SIZE),
-             "concurrency": ("ssec.s3.options.CONCURRENCY", ModuleDocFragment.CONCURRENCY)}
+             "concurrency": ("ssec.s3.options.CONCURRENCY", ModuleDocFragment.CONCURRENCY),
+             "multipart_copy_threshold_mb": ("ssec.s3.options.MULTIPART_COPY_THRESHOLD",
+                                             ModuleDocFragment.MULTIPART_COPY_THRESHOLD)}
 # Where the option exists but means something else (another object, required or not): documented by the module.
-OWN = {("object_info", "object"), ("rekey", "object")}
-MODULES = ["download", "object", "object_info", "rekey", "sync"]
+OWN = {("object_info", "object"), ("rekey", "object"), ("copy", "object")}
+MODULES = sorted(path.stem for path in (Path(__file__).parents[4] / "plugins" / "modules").glob("*.py")
+                 if path.stem not in ("__init__", "key"))
 
 
 def documentation(name):
@@ -41,3 +45,13 @@ def test_shared_options_come_from_the_fragment(name):
         assert set(own) <= {"description"}, (name, option, own)
         spec = yaml.safe_load(text)["options"][option]
         assert common_option(option) == {key: spec[key] for key in ("type", "default", "required") if key in spec}
+
+
+def test_the_multipart_copy_threshold_default_is_the_largest_copy():
+    from ansible_collections.ssec.s3.plugins.module_utils._rekey_task import MAX_COPY_MB
+
+    assert common_option("multipart_copy_threshold_mb")["default"] == MAX_COPY_MB
+
+
+def test_every_module_is_checked():
+    assert {"copy", "bucket", "bucket_info", "object", "sync"} <= set(MODULES)
