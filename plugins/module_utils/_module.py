@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -106,6 +107,10 @@ def _shown(name):
     return name if len(name) <= _SHOWN_NAME_CHARACTERS else name[:_SHOWN_NAME_CHARACTERS] + "..."
 
 
+class _MoveFailed(Exception):
+    """fail_json called by AnsibleModule.atomic_move: turned into an SsecError by SsecModule.atomic_move."""
+
+
 class SsecModule(AnsibleModule):
     """An AnsibleModule with the collection's option groups and a scrubbing exit path.
 
@@ -113,6 +118,8 @@ class SsecModule(AnsibleModule):
     ``key_prefixes`` names extra key groups (``old_`` for rekey); ``key=False`` leaves out the key group
     (modules that handle buckets, not objects).
     """
+
+    _moving = threading.local()  # set while atomic_move runs, in the thread that runs it
 
     def __init__(self, argument_spec, s3=True, key_prefixes=(), mutually_exclusive=None, key=True, **kwargs):
         spec = {}
@@ -168,18 +175,22 @@ class SsecModule(AnsibleModule):
         return super().backup_local(fn)
 
     def atomic_move(self, src, dest, *args, **kwargs):
-        # ansible-core raises a bare Exception when the final rename fails (an immutable file, a read-only
-        # mount): say what it means for dest, instead of reporting a bug.
+        # A failed final rename (an immutable file, a read-only mount) makes ansible-core raise a bare Exception
+        # (2.19) or call fail_json, which exits (2.17, 2.18): either way, say what it means for dest and leave
+        # through run_module with the caller's cleanup done.
+        self._moving.active = True
         try:
             return super().atomic_move(src, dest, *args, **kwargs)
         except SsecError:
             raise
         except Exception as exc:  # pylint: disable=broad-except
-            cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+            cause = exc.__cause__ or exc.__context__
             reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else "the final rename failed"
             raise SsecError("Could not put the new file in place at %s (%s); it was left as it was. Check the "
                             "permissions and attributes of the file and of its directory (an immutable or "
                             "append-only file, a read-only mount), or use become." % (dest, reason)) from None
+        finally:
+            self._moving.active = False
 
     def add_path_info(self, kwargs):
         # ansible-core adds the stat data of dest (or path) to the result, size included: an object's size stays
@@ -208,6 +219,8 @@ class SsecModule(AnsibleModule):
         super().exit_json(**kwargs)
 
     def fail_json(self, msg, **kwargs):
+        if getattr(self._moving, "active", False):
+            raise _MoveFailed(msg)  # inside atomic_move (ansible-core 2.17, 2.18): atomic_move above words it
         self._hide_secrets()
         super().fail_json(msg=scrub(msg), **kwargs)
 

@@ -163,6 +163,8 @@ def test_integration_config_and_env(s3service, tmp_path):
         "s3_untrusted_ca_bundle": s3service.untrusted_ca_file,
         "s3_access_key": s3service.access_key,
         "s3_secret_key": s3service.secret_key,
+        "s3_foreign_access_key": s3service.foreign_access_key,
+        "s3_foreign_secret_key": s3service.foreign_secret_key,
         "s3_region": s3service.region,
         "s3_bucket": "ssec-test",
         "s3_other_bucket": "ssec-other",
