@@ -114,3 +114,8 @@ class Tally:
         result["counts"] = dict(self.counts)
         result["truncated"] = any(self.counts[name] > len(self.lists[name]) for name in self.lists)
         return result
+
+
+def plural(count, word):
+    """``1 object``, ``2 objects``: the counts of every bulk result message."""
+    return "%d %s%s" % (count, word, "" if count == 1 else "s")

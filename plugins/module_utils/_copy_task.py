@@ -36,10 +36,6 @@ _SOURCE_KEY_HINT = ("Give the key it was written with as source_sse_customer_key
 
 
 # ---- the source -----------------------------------------------------------------------------------------
-def _url(bucket, name, version_id=None):
-    return "s3://%s/%s%s" % (bucket, name, " (version %s)" % version_id if version_id else "")
-
-
 def inspect_source(client, bucket, name, key, version_id=None, listed=False):
     """The source's state under the source key; with ``version_id``, that version's (a delete marker is refused)."""
     if version_id is None:
@@ -52,7 +48,7 @@ def inspect_source(client, bucket, name, key, version_id=None, listed=False):
 
 def source_problem(source, key, version_id=None):
     """Why policy.copy refused ``source`` (seen with the source key), in the words of the error."""
-    url = _url(source.bucket, source.name, version_id)
+    url = remote_state.url(source.bucket, source.name, version_id)
     if source.kind == State.ABSENT:
         if version_id:
             return ("%s does not exist: check source_version_id (ssec.s3.object_info with versions: true lists "
@@ -89,11 +85,16 @@ class SourceContent(transfer.Source):  # pylint: disable=super-init-not-called
         return params
 
     @property
+    def known_sha256(self):
+        """The SHA-256 if it is known without reading data (from the digest, or read already), else None."""
+        return self._sha256
+
+    @property
     def sha256(self):
         if self._sha256 is None:
             hasher = hashlib.sha256()
             with s3_errors("read %s to compute its SHA-256 (it has no content digest)"
-                           % _url(self.source.bucket, self.source.name, self.version_id)):
+                           % remote_state.url(self.source.bucket, self.source.name, self.version_id)):
                 body = self.client.get_object(**self.get_params())["Body"]
                 try:
                     for chunk in body.iter_chunks(MIB):
@@ -109,7 +110,7 @@ class SourceContent(transfer.Source):  # pylint: disable=super-init-not-called
 
     def open(self):
         """The source's plaintext as a readable stream (transfer.same_content compares it with the destination)."""
-        with s3_errors("read %s to compare it" % _url(self.source.bucket, self.source.name, self.version_id)):
+        with s3_errors("read %s to compare it" % remote_state.url(self.source.bucket, self.source.name, self.version_id)):
             body = self.client.get_object(**self.get_params())["Body"]
         return _Closing(body)
 
@@ -183,7 +184,7 @@ class CopyItem(rekey_task.Item):
 
     @property
     def source_url(self):
-        return _url(self.source_bucket, self.source_name, self.version_id)
+        return remote_state.url(self.source_bucket, self.source_name, self.version_id)
 
     def entry(self):
         return {"object": self.name, "source_object": self.source_name, "size": self.size, "method": self.method,
@@ -207,7 +208,7 @@ class Copier(rekey_task.Rekeyer):
 
     def _copy(self, item):
         params = self.copy_params(item)
-        action = "copy %s to %s" % (_url(item.source_bucket, item.source_name, item.version_id), item.url)
+        action = "copy %s to %s" % (remote_state.url(item.source_bucket, item.source_name, item.version_id), item.url)
         try:
             with s3_errors(action, write=True):
                 self.client.copy_object(**params)
@@ -235,7 +236,7 @@ class Copier(rekey_task.Rekeyer):
         if item.version_id:
             params["VersionId"] = item.version_id
         try:
-            with s3_errors("read the tags of %s" % _url(item.source_bucket, item.source_name, item.version_id)):
+            with s3_errors("read the tags of %s" % remote_state.url(item.source_bucket, item.source_name, item.version_id)):
                 tags = self.client.get_object_tagging(**params).get("TagSet") or []
         except SsecError as exc:
             if not rekey_task._not_implemented(exc):  # pylint: disable=protected-access
@@ -329,7 +330,7 @@ class Task:
             return kind, source_problem(source, self.source_key, version_id), None
         if verdict.action == Action.REFUSE:
             return "skipped", ("%s is encrypted with another SSE-C key, so it was left untouched. %s"
-                               % (_url(dest.bucket, dest.name), object_task._OTHER_KEY_HINT)), None  # pylint: disable=protected-access
+                               % (remote_state.url(dest.bucket, dest.name), object_task._OTHER_KEY_HINT)), None  # pylint: disable=protected-access
         content = SourceContent(self.client, source, self.source_key, version_id)
         metadata, content_type = wanted_attributes(source, self.params["metadata"], self.params["content_type"])
         # A carried content type is written but not compared (like ssec.s3.object without content_type): SeaweedFS
@@ -341,7 +342,7 @@ class Task:
         if not copy:
             return ("skipped" if verdict.action == Action.KEEP else "unchanged"), detail, None
         # The destination's digest is the source's, sealed under the destination key (read once when it had none).
-        sha256 = content.sha256 if (content._sha256 or not self.check_mode) else None  # pylint: disable=protected-access
+        sha256 = content.sha256 if (content.known_sha256 or not self.check_mode) else None
         stored = stored_metadata(metadata, sha256, self.dest_key)
         item = CopyItem(source, version_id, dest, self.copier.method(source.size, True), stored, content_type, sha256)
         return "copied", detail, item
@@ -367,7 +368,7 @@ def copy_one(task):
         result["method"] = entry["method"]
         if item.written_version:
             result["version_id"] = item.written_version
-    result["sha256"] = content._sha256  # pylint: disable=protected-access
+    result["sha256"] = content.known_sha256
     if content.read:
         result["msg"] += " The source has no content digest, so it was read once to compute its SHA-256."
     after = _after(dest, source.size, result["sha256"], detail["metadata"], detail["content_type"], task.dest_key) \
@@ -440,7 +441,7 @@ def copy_prefix(task):
     result["msg"] = describe(tally.counts, methods, task.check_mode)
     if other_key:
         task.module.warn("%s at the destination encrypted with another SSE-C key, left untouched (see skipped_entries; "
-                         "overwrite: always replaces them)." % _plural(other_key, "object"))
+                         "overwrite: always replaces them)." % bulk.plural(other_key, "object"))
     if tally.counts["failed"]:
         first = result["failed_entries"][0]
         raise SsecError("Not every object was copied. %s First failure, %s: %s"
@@ -453,17 +454,13 @@ class _ItemView:
 
     def __init__(self, entry, detail):
         self.previous_state = entry["previous_state"]
-        self.sha256 = detail["content"]._sha256  # pylint: disable=protected-access
-
-
-def _plural(count, word):
-    return "%d %s%s" % (count, word, "" if count == 1 else "s")
+        self.sha256 = detail["content"].known_sha256
 
 
 def describe(counts, methods, check_mode):
     verb = "Would copy" if check_mode else "Copied"
     if counts["copied"]:
-        text = "%s %s" % (verb, _plural(counts["copied"], "object"))
+        text = "%s %s" % (verb, bulk.plural(counts["copied"], "object"))
         how = ["%d by %s" % (methods[name], label) for name, label in (
             (MULTIPART_COPY, "multipart copy"),
             (REENCRYPT_STREAM, "streamed re-encryption through this host, as the server cannot copy these SSE-C "
@@ -474,12 +471,12 @@ def describe(counts, methods, check_mode):
         text = "Nothing %s copied" % ("would be" if check_mode else "was")
     parts = [text]
     if counts["unchanged"]:
-        unchanged = _plural(counts["unchanged"], "object")
+        unchanged = bulk.plural(counts["unchanged"], "object")
         parts.append("%s already held the same content under the destination key" % unchanged)
     if counts["skipped"]:
-        parts.append("%s skipped (see skipped_entries)" % _plural(counts["skipped"], "object"))
+        parts.append("%s skipped (see skipped_entries)" % bulk.plural(counts["skipped"], "object"))
     if counts["failed"]:
-        parts.append("%s failed" % _plural(counts["failed"], "object"))
+        parts.append("%s failed" % bulk.plural(counts["failed"], "object"))
     return "; ".join(parts) + "."
 
 

@@ -15,6 +15,7 @@ import threading
 
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils._policy import State
+from ansible_collections.ssec.s3.plugins.module_utils._remote import key_md5s
 from ansible_collections.ssec.s3.plugins.module_utils._sse_key import key_from_base64, read_key_file
 
 
@@ -91,8 +92,7 @@ def _opens(client, remote, key):
         if exc.status in (400, 403, 404):
             return False  # another key's answer (404: the object went away meanwhile): this key does not open it
         raise
-    # SeaweedFS repeats the header ("X==, X==").
-    return {part.strip() for part in (head.get("SSECustomerKeyMD5") or "").split(",") if part.strip()} == {key.md5}
+    return key_md5s(head.get("SSECustomerKeyMD5")) == {key.md5}
 
 
 def from_params(params):

@@ -33,8 +33,7 @@ _REFUSED_BECAUSE = {State.OTHER_KEY: "encrypted with another SSE-C key",
 
 
 def _url(remote):
-    version = " (version %s)" % remote.version_id if remote.version_id is not None else ""
-    return "s3://%s/%s%s" % (remote.bucket, remote.name, version)
+    return remote_state.url(remote.bucket, remote.name, remote.version_id)
 
 
 def _base_result(remote, key):

@@ -572,15 +572,11 @@ def _versioning_note(client, bucket):
             "Keep the old key until they are deleted or expire." % (status.lower(), bucket))
 
 
-def _plural(count, word):
-    return "%d %s%s" % (count, word, "" if count == 1 else "s")
-
-
 def describe(counts, methods, check_mode, encrypt_plaintext):
     """The result in a few sentences."""
     verb = "Would rotate" if check_mode else "Rotated"
     if counts["rotated"]:
-        parts = ["%s %s to the new key" % (verb, _plural(counts["rotated"], "object"))]
+        parts = ["%s %s to the new key" % (verb, bulk.plural(counts["rotated"], "object"))]
     else:
         parts = ["Nothing %s rotated" % ("would be" if check_mode else "was")]
     how = []
@@ -593,15 +589,15 @@ def describe(counts, methods, check_mode, encrypt_plaintext):
     if how:
         parts[0] += " (%s)" % "; ".join(how)
     if counts["already_rotated"]:
-        parts.append("%s already under the new key" % _plural(counts["already_rotated"], "object"))
+        parts.append("%s already under the new key" % bulk.plural(counts["already_rotated"], "object"))
     if counts["unknown_key"]:
-        parts.append("%s under an unknown key, left untouched" % _plural(counts["unknown_key"], "object"))
+        parts.append("%s under an unknown key, left untouched" % bulk.plural(counts["unknown_key"], "object"))
     if counts["plaintext"]:
         parts.append("%s not SSE-C encrypted%s" % (
-            _plural(counts["plaintext"], "object"),
+            bulk.plural(counts["plaintext"], "object"),
             " (encrypted in place)" if encrypt_plaintext else ", left as is (encrypt_plaintext: true encrypts them)"))
     if counts["failed"]:
-        parts.append("%s failed" % _plural(counts["failed"], "object"))
+        parts.append("%s failed" % bulk.plural(counts["failed"], "object"))
     return "; ".join(parts) + "."
 
 
@@ -679,7 +675,7 @@ def rekey(module):
     if cleanup:
         result["msg"] += " %s %s that the old key opens." % (
             "Would delete" if module.check_mode else "Deleted",
-            _plural(tally.counts["deleted_versions"], "noncurrent version"))
+            bulk.plural(tally.counts["deleted_versions"], "noncurrent version"))
         before, after = versions.deleted_versions_diff(result["deleted_versions"], old_key)
         result["diff"]["before"].update(before)
         result["diff"]["after"].update(after)

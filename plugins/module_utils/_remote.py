@@ -107,7 +107,12 @@ def _md5_hex(value):
     return raw.hex() if len(raw) == 16 else None
 
 
-def _key_md5s(header):
+def url(bucket, name, version_id=None):
+    """How messages name an object, or one version of it."""
+    return "s3://%s/%s%s" % (bucket, name, " (version %s)" % version_id if version_id is not None else "")
+
+
+def key_md5s(header):
     # SeaweedFS repeats the header ("X==, X=="): accept any number of identical values.
     return {part.strip() for part in (header or "").split(",") if part.strip()}
 
@@ -200,7 +205,7 @@ def inspect(client, bucket, name, key=None, listed=False, version_id=None) -> Re
             return RemoteObject(bucket, name, True, encryption, None, head)
         if key is None:
             return RemoteObject(bucket, name, True, SSE_C, None, head)
-        matches = _key_md5s(head.get("SSECustomerKeyMD5")) == {key.md5}
+        matches = key_md5s(head.get("SSECustomerKeyMD5")) == {key.md5}
         return RemoteObject(bucket, name, True, SSE_C, matches, head, key)
     if status in (400, 403) and key is not None:
         # Not SSE-C (400 on AWS/MinIO), or SSE-C under another key (403 on AWS, 400 on RGW): ask without the key.

@@ -100,9 +100,6 @@ def _collect_warnings(settings, result, total, chosen, other_key, foreign, warni
 
 def summary_message(direction, counts, check_mode, created=False) -> str:
     """One sentence: what the sync did (or would do, in check mode)."""
-    def plural(count, word):
-        return "%d %s%s" % (count, word, "" if count == 1 else "s")
-
     things = "file" if direction == PUSH else "object"
     gone = "object" if direction == PUSH else "local file"
     verbs = {"uploaded": ("uploaded", "would upload"), "downloaded": ("downloaded", "would download"),
@@ -112,12 +109,12 @@ def summary_message(direction, counts, check_mode, created=False) -> str:
         done.append("would create path" if check_mode else "created path")
     transferred = TRANSFERRED[direction]
     if counts[transferred]:
-        done.append("%s %s (%s)" % (verbs[transferred][check_mode], plural(counts[transferred], things),
+        done.append("%s %s (%s)" % (verbs[transferred][check_mode], bulk.plural(counts[transferred], things),
                                     _size(counts["bytes_transferred"])))
     if counts["deleted"]:
-        done.append("%s %s" % (verbs["deleted"][check_mode], plural(counts["deleted"], gone)))
+        done.append("%s %s" % (verbs["deleted"][check_mode], bulk.plural(counts["deleted"], gone)))
     if counts.get("file_mode_changed"):
-        done.append("%s %s" % (verbs["file_mode_changed"][check_mode], plural(counts["file_mode_changed"], "file")))
+        done.append("%s %s" % (verbs["file_mode_changed"][check_mode], bulk.plural(counts["file_mode_changed"], "file")))
     rest = "%d unchanged, %d skipped, %d failed" % (counts["unchanged"], counts["skipped"], counts["failed"])
     if not done:
         if not (counts["unchanged"] or counts["skipped"] or counts["failed"]):

@@ -256,10 +256,6 @@ _WORDS = {
 }
 
 
-def _plural(count, word):
-    return "%d %s%s" % (count, word, "" if count == 1 else "s")
-
-
 def describe_versions(counts, key, versioning, bucket, states):
     """The survey in a few sentences: the states over all versions, then current and noncurrent apart."""
     every = counts["all"]
@@ -269,10 +265,10 @@ def describe_versions(counts, key, versioning, bucket, states):
         message = "No version under the prefix."
     else:
         parts = ["%d %s" % (every[state], _WORDS[state]) for state in states + ("error",) if every[state]]
-        message = "%s under the prefix%s" % (_plural(stored, "version"), ": %s." % ", ".join(parts) if parts else ".")
+        message = "%s under the prefix%s" % (bulk.plural(stored, "version"), ": %s." % ", ".join(parts) if parts else ".")
         current = sum(counts[True].values()) - counts[True][DELETE_MARKER]
         message += " %d current, %d noncurrent" % (current, stored - current)
-        message += "; %s (%d current)." % (_plural(markers, "delete marker"), counts[True][DELETE_MARKER]) \
+        message += "; %s (%d current)." % (bulk.plural(markers, "delete marker"), counts[True][DELETE_MARKER]) \
             if markers else "."
         if key is None and every["sse_c_unknown"]:
             message += " Without a key, SSE-C versions show no size, metadata or digest."
