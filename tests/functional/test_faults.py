@@ -273,6 +273,31 @@ def test_stalled_download_times_out_and_is_retried(s3service, fault_proxy, tmp_p
     assert dest.read_bytes() == data and not temp_files(tmp_path)
 
 
+def test_small_download_cut_in_its_body_is_fetched_again(s3service, fault_proxy, tmp_path, prefix, key):
+    """An object of one part is one GetObject (no s3transfer): a body cut midway is fetched again from the
+    start; cut every time, the task fails and leaves the destination as it was."""
+    bucket, client = s3service.buckets[0], s3service.client()
+    name = prefix + "small-cut.bin"
+    data = os.urandom(256 * KIB)
+    client.put_object(Bucket=bucket, Key=name, Body=data, **key.boto3_params())
+    dest = tmp_path / "small-cut.bin"
+    dest.write_bytes(b"the old content")
+    task = via(fault_proxy, "ssec.s3.download", retries=1, bucket=bucket, object=name, dest=str(dest),
+               sse_customer_key_file=str(key.path))
+    always = fault_proxy.cut(method="GET", path=re.escape(name) + "$", bytes_down=64 * KIB, times=None)
+    failed = run_task(s3service, task, tmp_path / "always", allow_failures=True)
+    assert failed.get("failed") is True and always.fired >= 2, failed
+    assert dest.read_bytes() == b"the old content" and not temp_files(tmp_path)
+
+    fault_proxy.clear()
+    gets = fault_proxy.count(method="GET", path=re.escape(name) + "$")
+    once = fault_proxy.cut(method="GET", path=re.escape(name) + "$", bytes_down=64 * KIB, times=1)
+    result = run_task(s3service, task, tmp_path / "once")
+    assert result["changed"] is True and once.fired == 1, result["msg"]
+    assert fault_proxy.count(method="GET", path=re.escape(name) + "$") - gets == 2
+    assert dest.read_bytes() == data and not temp_files(tmp_path)
+
+
 # ---- rekey --------------------------------------------------------------------------------------------------
 
 

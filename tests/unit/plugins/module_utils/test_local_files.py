@@ -244,8 +244,11 @@ def remote_object(size):
 
 @pytest.fixture
 def served(monkeypatch):
-    """``served(content)``: what the next download writes."""
-    return lambda content: monkeypatch.setattr(transfer, "_transfer_manager", _Download(content))
+    """``served(content)``: what the next download writes (one part through s3transfer, or one GetObject)."""
+    def serve(content):
+        monkeypatch.setattr(transfer, "_transfer_manager", _Download(content))
+        monkeypatch.setattr(transfer, "_get_into", lambda _client, _remote, _extra, handle: handle.write(content))
+    return serve
 
 
 def test_download_short_content_leaves_dest(tmp_path, file_module, served):
