@@ -30,13 +30,20 @@ class DigestError(SsecError):
     """A stored digest cannot be opened: another key, tampering, or an unknown format."""
 
 
-def _aead(key):
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+# CustomerKey -> the AEAD of its digest key: derived once per key and run, not once per object of a sync.
+_AEADS = {}
 
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(key.raw)
-    return AESGCM(derived)
+
+def _aead(key):
+    aead = _AEADS.get(key)
+    if aead is None:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(key.raw)
+        aead = _AEADS[key] = AESGCM(derived)
+    return aead
 
 
 def _aad():

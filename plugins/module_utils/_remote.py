@@ -31,19 +31,26 @@ RCLONE_MD5_METADATA = "md5chksum"
 class RemoteObject:
     """The state of one object, relative to one key (or to no key)."""
 
-    # Set for one version asked by its id (versions.inspect_version): reads then name that version.
-    version_id = None
-    is_latest = None
-    delete_marker = False
+    # A sync or survey of 100 000 objects holds one per object: slots keep each small.
+    __slots__ = ("bucket", "name", "exists", "encryption", "key_matches", "head", "size", "content_type",
+                 "last_modified", "storage_class", "sealed_digest", "metadata", "sha256", "digest_problem",
+                 "version_id", "is_latest", "delete_marker", "etag")
 
     def __init__(self, bucket, name, exists=False, encryption=ABSENT, key_matches=None, head=None, key=None):
+        # Set for one version asked by its id (versions.inspect_version): reads then name that version.
+        self.version_id = None
+        self.is_latest = None
+        self.delete_marker = False
         self.bucket = bucket
         self.name = name
         self.exists = exists
         self.encryption = encryption
         self.key_matches = key_matches
-        head = head or {}
-        self.head = head  # the HEAD answer this state was read from ({} when none could be read)
+        # The HEAD answer this state was read from ({} when none could be read), without botocore's copy of the
+        # raw headers: a sync of 100 000 objects keeps one state per object, and those are most of its size.
+        head = {field: value for field, value in (head or {}).items() if field != "ResponseMetadata"}
+        self.head = head
+        self.etag = head.get("ETag")
         self.size = head.get("ContentLength")
         self.content_type = head.get("ContentType")
         self.last_modified = head.get("LastModified")
@@ -60,6 +67,14 @@ class RemoteObject:
                 self.sha256 = digest.unseal(key, self.sealed_digest)
             except digest.DigestError as exc:
                 self.digest_problem = exc.message
+
+    def slim(self):
+        """Keep only what a transfer reads (size, digest, version, rclone's MD5): a sync holds the state of every
+        object it will download until it does."""
+        rclone_md5 = (self.metadata or {}).get(RCLONE_MD5_METADATA)
+        self.metadata = {RCLONE_MD5_METADATA: rclone_md5} if rclone_md5 else None
+        self.head = self.content_type = self.last_modified = self.sealed_digest = None
+        return self
 
     @property
     def kind(self):

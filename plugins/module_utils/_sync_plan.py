@@ -22,7 +22,7 @@ from ansible_collections.ssec.s3.plugins.module_utils import (
     _bulk as bulk, _policy as policy, _remote as remote_state, _transfer as transfer)
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils._policy import Action, State, Why
-from ansible_collections.ssec.s3.plugins.module_utils._sync_record import listing_identity
+from ansible_collections.ssec.s3.plugins.module_utils._sync_record import file_identity, listing_identity
 from ansible_collections.ssec.s3.plugins.module_utils._sync_names import (
     object_name,
     relative_name,
@@ -117,6 +117,10 @@ def local_source(path):
 class Item:
     """One name and what the plan decided for it."""
 
+    # A run holds one per name until it ends (the plan is reviewed whole): slots keep 100 000 of them small.
+    __slots__ = ("kind", "relative", "name", "action", "reason", "source", "remote", "path", "local_mode", "mode",
+                 "size", "before", "after")
+
     def __init__(self, kind, relative, name):
         self.kind = kind  # a Kind
         self.relative = relative
@@ -135,6 +139,16 @@ class Item:
     def decide(self, action, reason=None):
         self.action, self.reason = action, reason
         return self
+
+
+def settle(item):
+    """Drop what only the decision needed: a run holds every item until it ends (the plan is reviewed whole), so
+    100 000 of them must stay small. An item that writes nothing keeps its name, decision and local path."""
+    if item.action not in WORK:
+        item.source = item.remote = item.before = item.after = None
+    elif item.remote is not None:
+        item.remote.slim()
+    return item
 
 
 class Planner:
@@ -171,13 +185,13 @@ class Planner:
         listed = self.listed.get(item.relative)
         return self.record.known(item.relative, listed) if listed is not None and self.record else None
 
-    def keep(self, item, info, sha256, remote, seen_ns=None):
+    def keep(self, item, identity, sha256, remote, seen_ns=None):
         """Record a name verified the exact way, unless the object HEADed is not the one listed. ``seen_ns``: when
-        the file's identity ``info`` was read (a file changed less than 2 s before it gets no identity recorded)."""
+        the file's ``identity`` was read (a file changed less than 2 s before it gets no identity recorded)."""
         listed = self.listed.get(item.relative)
-        if listed is None or self.record is None or (remote.head or {}).get("ETag") != listed[0]:
+        if listed is None or self.record is None or remote.etag != listed[0]:
             return
-        self.record.keep(item.relative, listed, info, sha256, seen_ns=seen_ns)
+        self.record.keep(item.relative, listed, identity, sha256, seen_ns=seen_ns)
 
     def inspect(self, item):
         # Every name inspected comes from the listing (new files are not inspected): no LIST per object.
@@ -195,9 +209,10 @@ class Planner:
         if item.action is not None:
             return item  # decided while listing (a name no object can match, a foreign name)
         try:
-            return self.planners[item.kind](self, item)
+            self.planners[item.kind](self, item)
         except OSError as exc:
             raise os_error("read", item.path or item.name, exc) from None
+        return settle(item)
 
     def review(self, items):
         """Every decision, before anything is written (main thread)."""
@@ -236,12 +251,13 @@ class PushPlanner(Planner):
             info = os.stat(item.path)
             if known.same_file(info):
                 item.size = info.st_size
-                self.record.keep(item.relative, self.listed[item.relative], info, fingerprint=known.fingerprint)
+                self.record.keep(item.relative, self.listed[item.relative], file_identity(info),
+                                 fingerprint=known.fingerprint)
                 return item.decide(UNCHANGED)
         item.source = local_source(item.path)
         if known is not None and self.record.fingerprint(item.source.sha256) == known.fingerprint:
             item.size = item.source.size
-            self.record.keep(item.relative, self.listed[item.relative], item.source.info, item.source.sha256,
+            self.record.keep(item.relative, self.listed[item.relative], item.source.identity, item.source.sha256,
                              seen_ns=item.source.hashed_at_ns)
             return item.decide(UNCHANGED)
         item.size = item.source.size
@@ -255,7 +271,7 @@ class PushPlanner(Planner):
             same = transfer.same_content(self.client, remote, self.key, item.source)
             action = UNCHANGED if same else UPLOAD
             if same:
-                self.keep(item, item.source.info, item.source.sha256, remote, item.source.hashed_at_ns)
+                self.keep(item, item.source.identity, item.source.sha256, remote, item.source.hashed_at_ns)
         return item.decide(action, reason)
 
     def plan_delete(self, item):
@@ -323,7 +339,7 @@ class PullPlanner(Planner):
         item.before = fingerprint(sha256=local.sha256)
         if transfer.same_content(self.client, remote, self.key, local):
             item.after = item.before
-            self.keep(item, local.info, local.sha256, remote, local.hashed_at_ns)
+            self.keep(item, local.identity, local.sha256, remote, local.hashed_at_ns)
             return item.decide(UNCHANGED)
         return item.decide(DOWNLOAD)
 
@@ -343,9 +359,9 @@ class PullPlanner(Planner):
             local = local_source(item.path)
             if self.record.fingerprint(local.sha256) != known.fingerprint:
                 return False
-            self.record.keep(item.relative, listed, local.info, local.sha256, seen_ns=local.hashed_at_ns)
+            self.record.keep(item.relative, listed, local.identity, local.sha256, seen_ns=local.hashed_at_ns)
         else:
-            self.record.keep(item.relative, listed, info, fingerprint=known.fingerprint)
+            self.record.keep(item.relative, listed, file_identity(info), fingerprint=known.fingerprint)
         item.size = listed[1]
         if stat.S_ISREG(link.st_mode):
             item.local_mode = stat.S_IMODE(link.st_mode)

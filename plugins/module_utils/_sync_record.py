@@ -60,6 +60,7 @@ def listing_identity(entry):
 
 
 def file_identity(info):
+    """What tells a file's content changed without reading it; ctime last (it changes even when mtime is put back)."""
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
@@ -113,13 +114,13 @@ class Record:
             return None
         return Known(tuple(local) if local else None, fingerprint)
 
-    def keep(self, name, listed, info, sha256=None, fingerprint=None, seen_ns=None):
-        """Record that ``name`` (listing identity ``listed``) holds the bytes of the file ``info`` (a stat result
-        taken before the bytes were read), whose SHA-256 is ``sha256`` (or whose fingerprint is known)."""
+    def keep(self, name, listed, identity, sha256=None, fingerprint=None, seen_ns=None):
+        """Record that ``name`` (listing identity ``listed``) holds the bytes of the file whose ``file_identity``
+        (read before the bytes were) is ``identity``, whose SHA-256 is ``sha256`` (or whose fingerprint is known)."""
         if fingerprint is None:
             fingerprint = self.fingerprint(sha256)
         seen_ns = time.time_ns() if seen_ns is None else seen_ns
-        local = list(file_identity(info)) if info is not None and info.st_ctime_ns + SLACK_NS < seen_ns else None
+        local = list(identity) if identity is not None and identity[-1] + SLACK_NS < seen_ns else None
         self.new[name] = json.dumps([name, listed[0], listed[1], listed[2], local, fingerprint]) + "\n"
 
     def write(self):

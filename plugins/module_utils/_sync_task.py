@@ -98,7 +98,7 @@ class Sync:
                         info = os.stat(item.path)
                     except OSError:
                         continue  # gone already: nothing to record
-                    self.planner.keep(item, info, item.remote.sha256, item.remote)
+                    self.planner.keep(item, sync_record.file_identity(info), item.remote.sha256, item.remote)
         problem = self.record.write()
         if problem:
             self.warnings.append("The record of what this task verified could not be written (%s), so the next run "
@@ -115,7 +115,7 @@ class Sync:
             item = uploaded.get(relative_name(settings.prefix, entry["Key"]))
             if item is None or self.etags.get(item.name) != entry.get("ETag") or entry["Size"] != item.source.size:
                 continue
-            self.record.keep(item.relative, sync_record.listing_identity(entry), item.source.info,
+            self.record.keep(item.relative, sync_record.listing_identity(entry), item.source.identity,
                              item.source.sha256, seen_ns=item.source.hashed_at_ns)
 
 

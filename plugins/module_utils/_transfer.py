@@ -91,6 +91,9 @@ class Source:
     change between hashing and the end of an upload can be told (``changed``).
     """
 
+    # A sync of 100 000 new files holds one per file until they are uploaded: slots keep each small.
+    __slots__ = ("path", "data", "retries", "hashed_at_ns", "identity", "size", "sha256")
+
     def __init__(self, path=None, data=None):
         self.path = path
         self.data = data
@@ -105,8 +108,8 @@ class Source:
         """(Re)read the file: its identity first, then size and SHA-256 of the bytes actually read."""
         with open(self.path, "rb", buffering=0) as handle:
             self.hashed_at_ns = time.time_ns()
-            self.info = os.fstat(handle.fileno())  # the identity of what is read (sync's record keeps it)
-            self.identity = _identity(self.info)
+            # The identity of what is read (sync's record keeps it).
+            self.identity = _identity(os.fstat(handle.fileno()))
             hasher = hashlib.sha256()
             self.size = _hash_handle(handle, hasher)
         self.sha256 = hasher.hexdigest()

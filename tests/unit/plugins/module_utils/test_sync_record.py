@@ -37,7 +37,7 @@ def old_file(tmp_path, name="f.txt"):
 def saved(path, key=KEY, **entries):
     record = sync_record.Record(path, key)
     for name, (listed, info) in entries.items():
-        record.keep(name, listed, info, SHA, seen_ns=info.st_ctime_ns + 3 * 10 ** 9)
+        record.keep(name, listed, sync_record.file_identity(info), SHA, seen_ns=info.st_ctime_ns + 3 * 10 ** 9)
     assert record.write() is None
     return path
 
@@ -96,8 +96,8 @@ def test_a_file_changed_less_than_2_s_before_it_was_seen_gets_no_identity(cache,
     path = sync_record.record_path(None, "b", "", KEY.md5, str(tmp_path))
     _file, info = old_file(tmp_path)
     record = sync_record.Record(path, KEY)
-    record.keep("recent", LISTED, info, SHA, seen_ns=info.st_ctime_ns + 10 ** 9)
-    record.keep("aged", LISTED, info, SHA, seen_ns=info.st_ctime_ns + 3 * 10 ** 9)
+    record.keep("recent", LISTED, sync_record.file_identity(info), SHA, seen_ns=info.st_ctime_ns + 10 ** 9)
+    record.keep("aged", LISTED, sync_record.file_identity(info), SHA, seen_ns=info.st_ctime_ns + 3 * 10 ** 9)
     record.write()
     again = sync_record.Record(path, KEY)
     assert not again.known("recent", LISTED).same_file(info)  # hashed next time (no HEAD: the fingerprint)
@@ -122,5 +122,5 @@ def test_an_unwritable_cache_is_a_message_not_a_failure(tmp_path, monkeypatch):
     blocker.write_text("not a directory")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     record = sync_record.Record(sync_record.record_path(None, "b", "", KEY.md5, str(tmp_path)), KEY)
-    record.keep("a", LISTED, os.stat(blocker), SHA, seen_ns=time.time_ns())
+    record.keep("a", LISTED, sync_record.file_identity(os.stat(blocker)), SHA, seen_ns=time.time_ns())
     assert "file" in record.write()
