@@ -12,6 +12,7 @@ from botocore.httpsession import DEFAULT_CA_BUNDLE
 
 from ansible_collections.ssec.s3.plugins.module_utils._connection import (
     connection_argument_spec,
+    parse_timestamp,
     resolve_settings,
     s3_client,
 )
@@ -444,3 +445,21 @@ def test_a_ca_bundle_without_a_certificate_is_named(tmp_path, content):
     with pytest.raises(SsecError) as caught:
         s3_client(params(endpoint_url="https://s3.example.test", ca_bundle=str(ca_bundle)), environ={})
     assert caught.value.message.startswith("ca_bundle %s holds no certificate" % ca_bundle)
+
+
+@pytest.mark.parametrize("value", [
+    "2026-12-06T22:01:02.000Z",  # ListObjectsV2
+    "2026-12-06T22:01:02Z",
+    "2026-12-06T22:01:02.123456+00:00",
+    "2026-12-06T23:01:02+01:00",
+    "Sun, 06 Dec 2026 22:01:02 GMT",  # Last-Modified
+    "1796594462",  # epoch seconds: botocore's parser
+    "2026-12-06T22:01:02",  # no zone: botocore's parser (it assumes UTC)
+])
+def test_timestamps_parse_as_botocore_parses_them(value):
+    from botocore.utils import parse_timestamp as botocore_parse
+
+    ours, theirs = parse_timestamp(value), botocore_parse(value)
+    assert ours == theirs and ours.utcoffset() == theirs.utcoffset()
+    # The sync record keeps listing dates as isoformat(): a record written with either parser matches.
+    assert ours.isoformat() == theirs.isoformat()
