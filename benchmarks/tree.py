@@ -7,17 +7,21 @@ Not run by CI. See benchmarks/README.md. Usage::
 
     scripts/bench tree [--files 1000] [--repeat 3] [--skip-loop] [--skip-rotation]
     scripts/bench tree --skip-loop --skip-rotation --candidate /tmp/copy  # time a modified sync
+    scripts/bench tree --ops pull,survey --tools sync,aws --rot-files 20000 --rot-size 2048
 
 Starts its own SeaweedFS (tests/support/s3service.py, HTTPS, credentials) with its Prometheus
 metrics on loopback, so that every timed run can be charged with the requests and bytes the
 server saw during it.
 
 Part 1, a tree of --files random files (1 KiB - 1 MiB, log-uniform, seven directories): first
-push into an empty prefix, no-op rerun, rerun after 10 files were edited. Tools, each into its
-own prefix, interleaved with their order rotated on every repetition: one ``ssec.s3.sync`` task,
-a ``loop:`` of ``ssec.s3.object`` tasks (slow: by default only in the first repetition), ``aws s3
-sync`` and ``rclone sync`` with SSE-C. After every run the listing must hold every file at its
-size, and 20 random objects plus the edited ones must decrypt with the key to the local bytes.
+push into an empty prefix, no-op rerun, rerun after 10 files were edited, pull of the prefix into
+a new empty directory, and a survey (one ``ssec.s3.object_info`` task with prefix). Tools, each
+into its own prefix, interleaved with their order rotated on every repetition: one ``ssec.s3.sync``
+task, a ``loop:`` of ``ssec.s3.object`` tasks (slow: by default only in the first repetition, and
+only pushing), ``aws s3 sync`` and ``rclone sync`` with SSE-C. After every push the listing must
+hold every file at its size, and 20 random objects plus the edited ones must decrypt with the key
+to the local bytes; after a pull the directory must hold exactly the files, 20 random ones with the
+source's SHA-256; the survey must count every file under the key.
 
 Part 2, --rot-files objects of --rot-size-kib KiB under an old key: ``ssec.s3.rekey`` (one task,
 prefix) against a boto3 script that downloads and re-uploads every object with the new key (8
@@ -25,7 +29,9 @@ threads). Bytes downloaded by each come from the server's own counter. After eac
 ``ssec.s3.object_info`` must count every object under the new key, and 20 random objects must
 decrypt with it to the original bytes; then the objects are rotated back (a rekey run, not timed).
 
-Every tool is a fresh process (interpreter, binary or ansible-playbook startup included).
+Every tool is a fresh process (interpreter, binary or ansible-playbook startup included). Every
+timed run has its peak RSS (transfer.py's poller): the module's AnsiballZ process for the Ansible
+tools, the process itself for the peers. --ops and --tools choose what runs.
 """
 
 from __future__ import annotations
@@ -508,7 +514,7 @@ def tree_part(args, bench, service, rng):
                     "(tool) %d (%s); HEAD %d GET %d PUT %d LIST %d; %d checked ok" % (
                         rep + 1, op, tool, measure.run.seconds, measure.run.cpu, measure.run.server_cpu,
                         measure.run.peak_rss / 1e6, measure.by_tool, measure.by_listing,
-                        "local" if op == PULL else "listing", measure.requests["HEAD"], measure.requests["GET"],
+                        {PULL: "local", SURVEY: "counted"}.get(op, "listing"), measure.requests["HEAD"], measure.requests["GET"],
                         measure.requests["PUT"], measure.requests["LIST"], checked))
         pings.append(bench.ping())
         empties.append(bench.empty_sync())
