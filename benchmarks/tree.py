@@ -514,8 +514,8 @@ def tree_part(args, bench, service, rng):
                     "(tool) %d (%s); HEAD %d GET %d PUT %d LIST %d; %d checked ok" % (
                         rep + 1, op, tool, measure.run.seconds, measure.run.cpu, measure.run.server_cpu,
                         measure.run.peak_rss / 1e6, measure.by_tool, measure.by_listing,
-                        {PULL: "local", SURVEY: "counted"}.get(op, "listing"), measure.requests["HEAD"], measure.requests["GET"],
-                        measure.requests["PUT"], measure.requests["LIST"], checked))
+                        {PULL: "local", SURVEY: "counted"}.get(op, "listing"), measure.requests["HEAD"],
+                        measure.requests["GET"], measure.requests["PUT"], measure.requests["LIST"], checked))
         pings.append(bench.ping())
         empties.append(bench.empty_sync())
         log("rep %d ansible ping %.2f s; %s of an empty directory %.2f s" % (
@@ -739,8 +739,9 @@ def print_rotation_table(args, runs, methods, pings):
             median([r["HEAD"] for _run, r in entries]), median([r["COPY"] for _run, r in entries]),
             median([r["PUT"] for _run, r in entries]), " ".join("%.2f" % run.seconds for run, _r in entries)))
     out.append("")
-    out.append("CPU ms/obj: the tool's client CPU per object; for %s without ansible-playbook's fixed cost (one" % REKEY)
-    out.append("ansible.builtin.ping task, median %.2f s CPU). RSS MB: the highest peak RSS (VmHWM) of the" % fixed_cpu)
+    out.append("CPU ms/obj: the tool's client CPU per object; for %s without ansible-playbook's fixed cost" % REKEY)
+    out.append("(one ansible.builtin.ping task, median %.2f s CPU). RSS MB: the highest peak RSS (VmHWM) of the"
+               % fixed_cpu)
     out.append("repetitions, of the AnsiballZ_rekey.py process for %s, of the python process for the script." % REKEY)
     out.append("downl. MiB: object bytes the server sent during the run (SeaweedFS counter")
     out.append("SeaweedFS_s3_bucket_traffic_sent_bytes_total; bodies of GETs only, not listings nor HEADs).")
@@ -789,7 +790,8 @@ def parse_args(argv=None):
     parser.add_argument("--skip-rotation", action="store_true", help="leave out part 2 (the key rotation)")
     parser.add_argument("--rot-files", type=int, default=1000, help="objects rotated (default: %(default)s)")
     parser.add_argument("--rot-size-kib", type=int, default=1024, help="size of each (default: %(default)s)")
-    parser.add_argument("--rot-size", type=int, metavar="BYTES", help="size of each in bytes (instead of --rot-size-kib)")
+    parser.add_argument("--rot-size", type=int, metavar="BYTES",
+                        help="size of each in bytes (instead of --rot-size-kib)")
     parser.add_argument("--rekey-baseline-ms", type=float,
                         help="rekey's client CPU per object (ms) before a change: the target is half of it")
     parser.add_argument("--seed", type=int, default=2026, help="seed of sizes, names and choices (not contents)")
