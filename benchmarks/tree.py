@@ -473,11 +473,14 @@ def run_survey(bench, service, tree):
     return Measure(run, requests, count, count), 0
 
 
-def op_tools(op, tools):
+def op_tools(args, op, tools):
     """The tools timed on ``op``, in the order of ``tools``: the survey is object_info's alone, the loop only
-    pushes."""
+    pushes, the pull is for --pull-tools (the candidate with sync)."""
     if op == SURVEY:
         return [INFO] if SYNC in tools else []
+    if op == PULL:
+        chosen = args.pull_tools | ({CANDIDATE} if SYNC in args.pull_tools else set())
+        return [tool for tool in tools if tool in chosen and tool != LOOP]
     return [tool for tool in tools if tool != LOOP or op in PUSHES]
 
 
@@ -488,7 +491,7 @@ def tree_part(args, bench, service, rng):
     tree = Tree(bench.workdir / "tree", args.files, rng, args.min_size, args.max_size, args.directories)
     log("tree: %d files, %.1f MiB, in %.1f s" % (len(tree.sizes), tree.total / MIB, time.monotonic() - began))
     ops = [op for op in OPS if op in args.ops]
-    results = {op: {tool: [] for tool in op_tools(op, tools)} for op in ops}
+    results = {op: {tool: [] for tool in op_tools(args, op, tools)} for op in ops}
     pings, empties = [], []
     for rep in range(args.repeat):
         present = [tool for tool in tools if tool != LOOP or rep < args.loop_repeat]
@@ -500,7 +503,7 @@ def tree_part(args, bench, service, rng):
             if op == CHANGED:
                 time.sleep(1.1)  # LastModified has whole seconds: the edits come after the last upload's second
                 changed = tree.edit(CHANGED_FILES)
-            for tool in op_tools(op, order):
+            for tool in op_tools(args, op, order):
                 if tool == LOOP and op not in args.loop_ops:
                     continue
                 if op == PULL:
@@ -781,6 +784,8 @@ def parse_args(argv=None):
     parser.add_argument("--tools", default=",".join(TOOL_KEYS),
                         help="tools, among %s (default: all; the loop only pushes, boto3 is part 2's peer; "
                              "ssec.s3.rekey always runs, ssec.s3.object_info whenever sync does)" % ",".join(TOOL_KEYS))
+    parser.add_argument("--pull-tools",
+                        help="the tools timed on the pull, among those of --tools (default: all of them but the loop)")
     parser.add_argument("--skip-loop", action="store_true", help="leave out the loop of ssec.s3.object tasks")
     parser.add_argument("--loop-repeat", type=int, default=1,
                         help="repetitions that include the loop (default: %(default)s: only the first)")
@@ -809,6 +814,7 @@ def parse_args(argv=None):
     args.tools = choices(parser, "--tools", args.tools, TOOL_KEYS) - ({LOOP} if args.skip_loop else set())
     if args.candidate:
         args.tools.add(CANDIDATE)
+    args.pull_tools = choices(parser, "--pull-tools", args.pull_tools, TOOL_KEYS) if args.pull_tools else args.tools
     if args.rot_size is None:
         args.rot_size = args.rot_size_kib * KIB
     if args.files < CHANGED_FILES or args.repeat < 1 or args.rot_files < 1 or args.rot_size < 1:
