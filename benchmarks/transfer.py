@@ -172,9 +172,10 @@ class Run:  # pylint: disable=too-few-public-methods
 class Runner:
     """Runs commands in their own process group so that Ctrl-C can end exactly them."""
 
-    def __init__(self, server_pid=None):
+    def __init__(self, server_pid=None, timeout=RUN_TIMEOUT):
         self.current = None
         self.server_pid = server_pid
+        self.timeout = timeout
 
     def run(self, command, env, cwd, watch=None) -> Run:
         """Run ``command`` and measure it.
@@ -189,7 +190,7 @@ class Runner:
             command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True)
         self.current = proc
-        timer = threading.Timer(RUN_TIMEOUT, self._kill_group, (proc.pid,))
+        timer = threading.Timer(self.timeout, self._kill_group, (proc.pid,))
         timer.daemon = True
         timer.start()
         if watch:

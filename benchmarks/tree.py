@@ -75,6 +75,8 @@ PUSHES = (FIRST, NOOP, CHANGED)
 OP_KEYS = {"first": FIRST, "noop": NOOP, "changed": CHANGED, "pull": PULL, "survey": SURVEY}
 CHANGED_FILES = 10
 SPOT_CHECKS = 20
+# A tool still running after this many seconds is killed: one run over 100 000 objects can take half an hour.
+RUN_TIMEOUT = 3 * 3600
 # Targets for the sync task (median wall time): the loop's, and issue 12's ratios to the peers.
 LOOP_FACTOR = 20.0
 RATIO_TARGETS = ((NOOP, AWS, 1.5), (NOOP, RCLONE, 1.0), (FIRST, AWS, 1.0), (FIRST, RCLONE, 1.5))
@@ -840,7 +842,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGHUP, _raise_interrupted)
     s3service = load_s3service()
     workdir = Path(tempfile.mkdtemp(prefix="ssec-tree-bench-", dir=args.workdir))
-    runner = Runner()
+    runner = Runner(timeout=RUN_TIMEOUT)
     service = None
     rng = random.Random(args.seed)
     began = time.monotonic()
