@@ -172,9 +172,10 @@ class Run:  # pylint: disable=too-few-public-methods
 class Runner:
     """Runs commands in their own process group so that Ctrl-C can end exactly them."""
 
-    def __init__(self, server_pid=None):
+    def __init__(self, server_pid=None, timeout=RUN_TIMEOUT):
         self.current = None
         self.server_pid = server_pid
+        self.timeout = timeout
 
     def run(self, command, env, cwd, watch=None) -> Run:
         """Run ``command`` and measure it.
@@ -189,7 +190,7 @@ class Runner:
             command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True)
         self.current = proc
-        timer = threading.Timer(RUN_TIMEOUT, self._kill_group, (proc.pid,))
+        timer = threading.Timer(self.timeout, self._kill_group, (proc.pid,))
         timer.daemon = True
         timer.start()
         if watch:
@@ -308,6 +309,13 @@ class Bench:
     def remote_tmp(self, tool):
         return self.ansible_tmp / ("remote-candidate" if tool == CANDIDATE else "remote")
 
+    def module_watch(self, tool, module):
+        """RssPoller needles of the module process of a task run by ``tool``: its AnsiballZ file under our remote temp.
+
+        Only our own module processes match, not the controller, nor other runs on the machine.
+        """
+        return (str(self.remote_tmp(tool)) + "/", "AnsiballZ_%s.py" % module)
+
     # -- environments ------------------------------------------------------
 
     def ansible_env(self, tool=MODULE):
@@ -376,13 +384,10 @@ class Bench:
             if direction == UP:
                 playbook = self._playbook("ssec.s3.object", {
                     "bucket": BUCKET, "object": name, "src": str(path), "overwrite": "always"})
-                watch = "AnsiballZ_object.py"
             else:
                 playbook = self._playbook("ssec.s3.download", {"bucket": BUCKET, "object": name, "dest": str(path)})
-                watch = "AnsiballZ_download.py"
             argv = [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
-            # Only our own module processes: their AnsiballZ file is under our remote temp dir.
-            return argv, self.ansible_env(tool), (str(self.remote_tmp(tool)) + "/", watch)
+            return argv, self.ansible_env(tool), self.module_watch(tool, "object" if direction == UP else "download")
         if tool == AWS:
             url = "s3://%s/%s" % (BUCKET, name)
             pair = [str(path), url] if direction == UP else [url, str(path)]
