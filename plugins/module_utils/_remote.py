@@ -68,14 +68,6 @@ class RemoteObject:
             except digest.DigestError as exc:
                 self.digest_problem = exc.message
 
-    def slim(self):
-        """Keep only what a transfer reads (size, digest, version, rclone's MD5): a sync holds the state of every
-        object it will download until it does."""
-        rclone_md5 = (self.metadata or {}).get(RCLONE_MD5_METADATA)
-        self.metadata = {RCLONE_MD5_METADATA: rclone_md5} if rclone_md5 else None
-        self.head = self.content_type = self.last_modified = self.sealed_digest = None
-        return self
-
     @property
     def kind(self):
         """The policy.State of the object: what the policy decides on."""

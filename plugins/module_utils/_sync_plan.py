@@ -4,9 +4,10 @@
 # Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """ssec.s3.sync: what to do with each name, decided by two planners (push, pull) on the bulk engine.
 
-A planner lists both sides into Items (``items``), then decides one Item at a time (``plan``, run in
-parallel by the engine): it hashes the file, HEADs the object with the key only when the listing has it, and
-asks the policy what may be done. ``review`` sees every decision before anything is written.
+A planner lists both sides into batches of Items (``items``), then decides one Item at a time (``plan``, run
+in parallel by the engine): it hashes the file, HEADs the object with the key only when the listing has it, and
+asks the policy what may be done. ``review`` sees every decision of a batch before anything of it is written;
+names whose decisions depend on each other (pull: a file and a directory on one path) share one batch.
 
 A name whose object and file both look exactly as the record (sync_record) says they were when last verified
 is unchanged without a HEAD or a hash; a file whose identity changed is hashed and compared with the record's
@@ -15,6 +16,7 @@ fingerprint (no HEAD); anything else takes the exact path above.
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 
@@ -39,6 +41,8 @@ UPLOAD, DOWNLOAD, UNCHANGED, DELETE, SKIP, FAIL, CHMOD, COMPARE, NOTHING = (
     "upload", "download", "unchanged", "delete", "skip", "fail", "chmod", "compare", "nothing")
 # The decisions that write (unless in check mode).
 WORK = (UPLOAD, DOWNLOAD, DELETE, CHMOD)
+# Names planned, reviewed and applied together (see batches).
+BATCH = 2000
 OTHER_KEY = "encrypted with another SSE-C key"
 _REKEY_HINT = "set force: true to %s it anyway, or re-encrypt it with ssec.s3.rekey"
 
@@ -117,7 +121,7 @@ def local_source(path):
 class Item:
     """One name and what the plan decided for it."""
 
-    # A run holds one per name until it ends (the plan is reviewed whole): slots keep 100 000 of them small.
+    # A batch holds thousands (and a plan of names that clash, all of them): slots keep each small.
     __slots__ = ("kind", "relative", "name", "action", "reason", "source", "remote", "path", "local_mode", "mode",
                  "size", "before", "after")
 
@@ -141,14 +145,30 @@ class Item:
         return self
 
 
-def settle(item):
-    """Drop what only the decision needed: a run holds every item until it ends (the plan is reviewed whole), so
-    100 000 of them must stay small. An item that writes nothing keeps its name, decision and local path."""
-    if item.action not in WORK:
-        item.source = item.remote = item.before = item.after = None
-    elif item.remote is not None:
-        item.remote.slim()
-    return item
+def batches(items, size=None):
+    """Lists of ``size`` items from an iterable: a run plans, reviews and applies one list at a time, so its
+    memory stays flat however many names it has (only names and listing entries are held for the whole run)."""
+    size = size or BATCH
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def clashes(names):
+    """The names that need one local path as a file and as a directory (``a`` and ``a/b``)."""
+    found = set()
+    for relative in names:
+        cut = relative.rfind("/")
+        while cut > 0:
+            if relative[:cut] in names:
+                found.update((relative, relative[:cut]))
+            cut = relative.rfind("/", 0, cut)
+    return found
 
 
 class Planner:
@@ -209,10 +229,9 @@ class Planner:
         if item.action is not None:
             return item  # decided while listing (a name no object can match, a foreign name)
         try:
-            self.planners[item.kind](self, item)
+            return self.planners[item.kind](self, item)
         except OSError as exc:
             raise os_error("read", item.path or item.name, exc) from None
-        return settle(item)
 
     def review(self, items):
         """Every decision, before anything is written (main thread)."""
@@ -224,23 +243,25 @@ class PushPlanner(Planner):
     """The directory made the objects: upload what differs, delete (with delete: true) objects without a file."""
 
     def items(self):
-        """(items, walk errors, count of source entries, count selected)."""
+        """(batches of items, walk errors, count of source entries, count selected)."""
         settings = self.settings
         files, errors, total = walk(settings.root, settings.include, settings.exclude, settings.shard)
         listed, _every, _total = self.listing()
-        items = []
-        for relative, path in sorted(files.items()):
-            item = Item(Kind.PUT if relative in listed else Kind.PUT_NEW, relative,
-                        object_name(settings.prefix, relative))
-            item.path = path
-            items.append(item)
-        # A directory that could not be read hides files, and names listed outside the prefix show a server
-        # that changed the prefix: deleting what seems to be missing would lose data.
-        if settings.delete and not errors and not self.foreign:
-            items += [Item(Kind.DELETE, relative, object_name(settings.prefix, relative))
-                      for relative in sorted(set(listed) - set(files))]
-        items.extend(self.foreign_items())  # in place: a plan of many names is not copied
-        return items, errors, total, len(files)
+
+        def in_order():
+            for relative, path in sorted(files.items()):
+                item = Item(Kind.PUT if relative in listed else Kind.PUT_NEW, relative,
+                            object_name(settings.prefix, relative))
+                item.path = path
+                yield item
+            # A directory that could not be read hides files, and names listed outside the prefix show a server
+            # that changed the prefix: deleting what seems to be missing would lose data.
+            if settings.delete and not errors and not self.foreign:
+                for relative in sorted(set(listed) - set(files)):
+                    yield Item(Kind.DELETE, relative, object_name(settings.prefix, relative))
+            yield from self.foreign_items()
+
+        return batches(in_order()), errors, total, len(files)
 
     def plan_put(self, item):
         problem = upload_problem(item.relative, item.path, item.name)
@@ -287,22 +308,35 @@ class PullPlanner(Planner):
     """The objects made the directory: download what differs, delete (with delete: true) files without an object."""
 
     def items(self):
-        """(items, walk errors, count of source entries, count selected)."""
+        """(batches of items, walk errors, count of source entries, count selected).
+
+        Names that clash (fail_collisions) come last, in one batch: the review must see all their decisions.
+        """
         settings = self.settings
         listed, every, total = self.listing()
-        items = [Item(Kind.GET, relative, object_name(settings.prefix, relative)) for relative in sorted(listed)]
-        errors = []
+        clashing = clashes(listed)
+        files, errors = {}, []
         if settings.delete and os.path.isdir(settings.root) and not self.foreign:
             files, errors, _local_total = walk(settings.root, settings.include, settings.exclude, settings.shard)
+
+        def get(relative):
+            return Item(Kind.GET, relative, object_name(settings.prefix, relative))
+
+        def in_order():
+            for relative in sorted(listed):
+                if relative not in clashing:
+                    yield get(relative)
             for relative in sorted(set(files) - every):
                 item = Item(Kind.DELETE, relative, object_name(settings.prefix, relative))
                 item.path = files[relative]
                 problem = unmatchable_name(relative, item.name)
                 if problem:
                     item.decide(SKIP, "%s, so no object can match it: not deleted" % problem)
-                items.append(item)
-        items.extend(self.foreign_items())  # in place: a plan of many names is not copied
-        return items, errors, total, len(listed)
+                yield item
+            yield from self.foreign_items()
+
+        together = [[get(relative) for relative in sorted(clashing)]] if clashing else []
+        return itertools.chain(batches(in_order()), together), errors, total, len(listed)
 
     def plan_get(self, item):
         problem = unsafe_local_name(item.relative)

@@ -2,7 +2,7 @@
 # Copyright: ssec.s3 contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Internal to the ssec.s3 collection, not a public API: it may change in any release.
-"""ssec.s3.sync: the result of a run (lists, counts, diff, message, warnings) from its decided items."""
+"""ssec.s3.sync: the result of a run (lists, counts, diff, message, warnings), gathered batch by batch."""
 
 from __future__ import annotations
 
@@ -27,57 +27,73 @@ TRANSFERRED = {PUSH: "uploaded", PULL: "downloaded"}
 
 def build(settings, key, items, errors, total, chosen, created, warnings):
     """The result of a run from every decided item; warnings are appended to ``warnings``."""
-    transferred = TRANSFERRED[settings.direction]
-    names = [transferred, "unchanged", "deleted", "skipped", "failed"]
-    if settings.direction == PULL:
-        names.append("file_mode_changed")
-    tally = bulk.Tally(names)
-    before, after, transferred_bytes, other_key, foreign = {}, {}, 0, 0, 0
-    for relative, message in errors:
-        tally.add("failed", {"name": shown(relative), "object": None,
-                             "error": shown("Failed to read the directory %s: %s." % (relative, message))})
-    for item in items:
-        # Local names that are not UTF-8 are shown with \xNN escapes: Ansible cannot pass them on.
-        relative, name, reason = shown(item.relative), shown(item.name), shown(item.reason)
-        if item.action == FAIL:
-            tally.add("failed", {"name": relative, "object": name, "error": reason})
-        elif item.action == SKIP:
-            tally.add("skipped", {"name": relative, "object": name, "reason": reason})
-            other_key += item.reason.startswith(OTHER_KEY)
-            foreign += item.kind == Kind.FOREIGN
-        elif item.action in (UPLOAD, DOWNLOAD):
-            tally.add(transferred, relative)
-            transferred_bytes += item.size
-        elif item.action in (UNCHANGED, DELETE, CHMOD):
-            tally.add({UNCHANGED: "unchanged", DELETE: "deleted", CHMOD: "file_mode_changed"}[item.action],
-                      relative)
-        if item.action in WORK and len(before) + len(after) < 2 * bulk.LIST_CAP:
-            if item.before is not None:
-                before[relative] = item.before
-            if item.action != DELETE:
-                after[relative] = item.after
-    result = tally.result()
-    # "skipped" and "failed" are Ansible's own keys: a true value marks the whole task skipped (no handler
-    # runs) or failed. The entries go under other names; counts keeps the contract's names.
-    result["skipped_entries"] = result.pop("skipped")
-    result["failed_entries"] = result.pop("failed")
-    counts = result["counts"]
-    counts["bytes_transferred"] = transferred_bytes
-    changed = created or any(counts[name] for name in (transferred, "deleted", "file_mode_changed")
-                             if name in counts)
-    where = "s3://%s/%s" % (settings.bucket, settings.prefix)
-    source, dest = (settings.root, where) if settings.direction == PUSH else (where, settings.root)
-    result.update(
-        changed=changed,
-        msg=summary_message(settings.direction, counts, settings.check_mode, created),
-        bucket=settings.bucket,
-        prefix=settings.prefix,
-        sse_customer_key_md5=key.md5,
-        diff={"before": before, "after": after,
-              "before_header": "%s (before)" % dest, "after_header": "%s (after, from %s)" % (dest, source)},
-    )
-    _collect_warnings(settings, result, total, chosen, other_key, foreign, warnings)
-    return result
+    outcome = Outcome(settings.direction, errors)
+    outcome.add(items)
+    return outcome.result(settings, key, total, chosen, created, warnings)
+
+
+class Outcome:
+    """What a run did, gathered batch by batch: exact counts, capped lists and diff (the items are not kept)."""
+
+    def __init__(self, direction, errors=()):
+        self.transferred = TRANSFERRED[direction]
+        names = [self.transferred, "unchanged", "deleted", "skipped", "failed"]
+        if direction == PULL:
+            names.append("file_mode_changed")
+        self.tally = bulk.Tally(names)
+        self.before, self.after = {}, {}
+        self.transferred_bytes = self.other_key = self.foreign = 0
+        for relative, message in errors:
+            self.tally.add("failed", {"name": shown(relative), "object": None,
+                                      "error": shown("Failed to read the directory %s: %s." % (relative, message))})
+
+    def add(self, items):
+        tally, before, after = self.tally, self.before, self.after
+        for item in items:
+            # Local names that are not UTF-8 are shown with \xNN escapes: Ansible cannot pass them on.
+            relative, name, reason = shown(item.relative), shown(item.name), shown(item.reason)
+            if item.action == FAIL:
+                tally.add("failed", {"name": relative, "object": name, "error": reason})
+            elif item.action == SKIP:
+                tally.add("skipped", {"name": relative, "object": name, "reason": reason})
+                self.other_key += item.reason.startswith(OTHER_KEY)
+                self.foreign += item.kind == Kind.FOREIGN
+            elif item.action in (UPLOAD, DOWNLOAD):
+                tally.add(self.transferred, relative)
+                self.transferred_bytes += item.size
+            elif item.action in (UNCHANGED, DELETE, CHMOD):
+                tally.add({UNCHANGED: "unchanged", DELETE: "deleted", CHMOD: "file_mode_changed"}[item.action],
+                          relative)
+            if item.action in WORK and len(before) + len(after) < 2 * bulk.LIST_CAP:
+                if item.before is not None:
+                    before[relative] = item.before
+                if item.action != DELETE:
+                    after[relative] = item.after
+
+    def result(self, settings, key, total, chosen, created, warnings):
+        """The task result; warnings are appended to ``warnings``."""
+        result = self.tally.result()
+        # "skipped" and "failed" are Ansible's own keys: a true value marks the whole task skipped (no handler
+        # runs) or failed. The entries go under other names; counts keeps the contract's names.
+        result["skipped_entries"] = result.pop("skipped")
+        result["failed_entries"] = result.pop("failed")
+        counts = result["counts"]
+        counts["bytes_transferred"] = self.transferred_bytes
+        changed = created or any(counts[name] for name in (self.transferred, "deleted", "file_mode_changed")
+                                 if name in counts)
+        where = "s3://%s/%s" % (settings.bucket, settings.prefix)
+        source, dest = (settings.root, where) if settings.direction == PUSH else (where, settings.root)
+        result.update(
+            changed=changed,
+            msg=summary_message(settings.direction, counts, settings.check_mode, created),
+            bucket=settings.bucket,
+            prefix=settings.prefix,
+            sse_customer_key_md5=key.md5,
+            diff={"before": self.before, "after": self.after,
+                  "before_header": "%s (before)" % dest, "after_header": "%s (after, from %s)" % (dest, source)},
+        )
+        _collect_warnings(settings, result, total, chosen, self.other_key, self.foreign, warnings)
+        return result
 
 
 def _collect_warnings(settings, result, total, chosen, other_key, foreign, warnings):

@@ -4,12 +4,13 @@
 # Internal to the ssec.s3 collection, not a public API: it may change in any release.
 """Backend of ssec.s3.sync: a local directory and an object prefix, made the same in one direction.
 
-A run on the bulk engine. Plan: the planner of the direction (sync_plan) walks the directory and lists the
-prefix once, then decides every name in parallel as the policy says (for an object under this key, by
-comparing exactly as ssec.s3.object does with overwrite: different). Apply, unless in check mode: the
-applier of the direction (sync_apply) transfers and deletes in parallel. Check mode runs the plan only, so
-it reports the decisions a real run would make. The result (sync_result) is built from the decided items.
-What was verified (compared, uploaded or downloaded) goes into the record (sync_record) for the next run.
+A run on the bulk engine, one batch of names at a time (so that memory stays flat at 100 000 names). Plan: the
+planner of the direction (sync_plan) walks the directory and lists the prefix once, then decides the names of
+a batch in parallel as the policy says (for an object under this key, by comparing exactly as ssec.s3.object
+does with overwrite: different). Apply, unless in check mode: the applier of the direction (sync_apply)
+transfers and deletes in parallel. Check mode runs the plan only, so it reports the decisions a real run would
+make. The result (sync_result) gathers the decided items batch by batch. What was verified (compared, uploaded
+or downloaded) goes into the record (sync_record) for the next run.
 """
 
 from __future__ import annotations
@@ -57,66 +58,83 @@ class Sync:
         self.planner = PLANNERS[settings.direction](settings, client, key, self.record)
         self.engine = bulk.Engine(settings.concurrency)
         self.warnings = []
+        # Push: relative name -> (object name, size, file identity, fingerprint, when the file was read) of each
+        # upload, until the listing after them all (record_uploads).
+        self.uploaded = {}
 
     def run(self):
         settings = self.settings
         check_root(settings.root, settings.direction)
         mimetypes.init()  # once, before the threads
-        items, errors, total, chosen = self.planner.items()
-        self.engine.plan(self.planner.plan, items, _fail)
-        self.planner.review(items)
+        batches, errors, total, chosen = self.planner.items()
+        outcome = sync_result.Outcome(settings.direction, errors)
         created = settings.direction == PULL and not os.path.isdir(settings.root)  # made like rsync does
         if created and not settings.check_mode:
             try:
                 os.makedirs(settings.root)
             except OSError as exc:
                 raise os_error("create the directory", settings.root, exc) from None
+        for items in batches:
+            self.engine.plan(self.planner.plan, items, _fail)
+            self.planner.review(items)
+            if not settings.check_mode:
+                self.apply(items)
+                self.remember(items)
+            outcome.add(items)
+        if not settings.check_mode:
+            self.save_record()
+        return outcome.result(settings, self.key, total, chosen, created, self.warnings)
+
+    def apply(self, items):
         work = [item for item in items if item.action in WORK]
-        if work and not settings.check_mode:
+        if work:
             transfers = sum(1 for item in work if item.action in (UPLOAD, DOWNLOAD))
             # Files in parallel; the parallelism left over goes to the parts of each file.
-            inner = max(1, settings.concurrency // max(1, min(settings.concurrency, transfers)))
-            applier = APPLIERS[settings.direction](self.module, settings, self.client, self.key, inner)
+            inner = max(1, self.settings.concurrency // max(1, min(self.settings.concurrency, transfers)))
+            applier = APPLIERS[self.settings.direction](self.module, self.settings, self.client, self.key, inner)
             self.engine.apply(applier.apply, work, _fail)
-        if not settings.check_mode:
-            self.save_record(items)
-        return sync_result.build(settings, self.key, items, errors, total, chosen, created, self.warnings)
 
-    def save_record(self, items):
-        """Add what this run wrote (and verified) to the record, then replace the record."""
-        if self.settings.direction == PUSH:
-            try:
-                self.record_uploads({item.relative: item for item in items if item.action == UPLOAD})
-            except SsecError as exc:
-                # The uploads are done; only the record misses them (the next run checks them the exact way).
-                self.warnings.append("The listing after the uploads failed, so they were not recorded: %s"
-                                     % exc.message)
-        else:
-            for item in items:
-                if item.action == DOWNLOAD and item.remote.sha256 is not None:
-                    try:
-                        info = os.stat(item.path)
-                    except OSError:
-                        continue  # gone already: nothing to record
-                    self.planner.keep(item, sync_record.file_identity(info), item.remote.sha256, item.remote)
+    def remember(self, items):
+        """What a batch wrote, for the record: a download now; an upload after the listing that follows them all."""
+        for item in items:
+            if item.action == UPLOAD:
+                source = item.source
+                self.uploaded[item.relative] = (item.name, source.size, source.identity,
+                                                self.record.fingerprint(source.sha256), source.hashed_at_ns)
+            elif item.action == DOWNLOAD and item.remote.sha256 is not None:
+                try:
+                    info = os.stat(item.path)
+                except OSError:
+                    continue  # gone already: nothing to record
+                self.planner.keep(item, sync_record.file_identity(info), item.remote.sha256, item.remote)
+
+    def save_record(self):
+        """Add what this run uploaded (and verified) to the record, then replace the record."""
+        try:
+            self.record_uploads()
+        except SsecError as exc:
+            # The uploads are done; only the record misses them (the next run checks them the exact way).
+            self.warnings.append("The listing after the uploads failed, so they were not recorded: %s" % exc.message)
         problem = self.record.write()
         if problem:
             self.warnings.append("The record of what this task verified could not be written (%s), so the next run "
                                  "checks every object again (correct, but slower). Make the cache directory "
                                  "writable, or set XDG_CACHE_HOME to a writable directory." % problem)
 
-    def record_uploads(self, uploaded):
+    def record_uploads(self):
         """One listing after the uploads: an upload is recorded under the listing identity that shows the ETag
         its own write got, so an object another client wrote meanwhile is never taken for it."""
-        if not uploaded:
+        if not self.uploaded:
             return
         settings = self.settings
         for entry in bulk.list_entries(self.client, settings.bucket, settings.prefix):
-            item = uploaded.get(relative_name(settings.prefix, entry["Key"]))
-            if item is None or self.etags.get(item.name) != entry.get("ETag") or entry["Size"] != item.source.size:
+            relative = relative_name(settings.prefix, entry["Key"])
+            if relative not in self.uploaded:
                 continue
-            self.record.keep(item.relative, sync_record.listing_identity(entry), item.source.identity,
-                             item.source.sha256, seen_ns=item.source.hashed_at_ns)
+            name, size, identity, fingerprint, seen_ns = self.uploaded[relative]
+            if self.etags.get(name) == entry.get("ETag") and entry["Size"] == size:
+                self.record.keep(relative, sync_record.listing_identity(entry), identity, fingerprint=fingerprint,
+                                 seen_ns=seen_ns)
 
 
 def sync(module) -> dict:

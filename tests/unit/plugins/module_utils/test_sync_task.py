@@ -337,6 +337,12 @@ def make_sync(check_mode=False, **overrides):
     return Sync(None, Settings(params(**overrides), check_mode), client=None, key=KEY)
 
 
+def every_item(task):
+    """planner.items() with its batches joined: (items, errors, total, chosen)."""
+    batches, errors, total, chosen = task.planner.items()
+    return [entry for batch in batches for entry in batch], errors, total, chosen
+
+
 def result_of(task, items, errors, total, chosen, created):
     return sync_result.build(task.settings, KEY, items, errors, total, chosen, created, task.warnings)
 
@@ -468,7 +474,7 @@ def test_push_plan_deletes_remote_extras_only_when_the_whole_tree_was_read(tree,
         remote = {"top.txt": 3, "a/b/two.txt": 3, "gone.txt": 1, "other/x.log": 1}
         chosen = {name: size for name, size in remote.items() if sync_names.selected(name, task.settings.include, task.settings.exclude)}
         monkeypatch.setattr(task.planner, "listing", lambda: (chosen, set(remote), len(remote)))
-        items, errors, total, chosen = task.planner.items()
+        items, errors, total, chosen = every_item(task)
         return [(entry.kind, entry.relative) for entry in items], errors, total, chosen
 
     items, errors, total, chosen = plan()
@@ -488,7 +494,7 @@ def test_pull_plan_deletes_local_files_without_object(tree, monkeypatch):
     task = make_sync(mode="pull", path=str(tree), delete=True, exclude=["a/b/*"])
     # The listing holds every name, also those the filters leave out and those pull skips.
     monkeypatch.setattr(task.planner, "listing", lambda: ({"top.txt": 3, "new.txt": 1}, {"top.txt", "new.txt", "a/fifo"}, 3))
-    items, _errors, total, chosen = task.planner.items()
+    items, _errors, total, chosen = every_item(task)
     assert [(entry.kind, entry.relative) for entry in items] == [
         ("get", "new.txt"), ("get", "top.txt"),
         ("delete", "a/one.log"), ("delete", "broken-link"), ("delete", "link-to-file")]
@@ -527,7 +533,7 @@ def test_push_plan_deletes_nothing_when_the_listing_holds_names_outside_the_pref
         return {"gone.txt": 1}, {"gone.txt"}, 1
 
     monkeypatch.setattr(task.planner, "listing", listing)
-    items, _errors, _total, _chosen = task.planner.items()
+    items, _errors, _total, _chosen = every_item(task)
     assert [entry.kind for entry in items if entry.kind in ("delete", "foreign")] == ["foreign"]
     result = result_of(task, [item if item.action else item.decide(UPLOAD) for item in items], [], 6, 6, False)
     assert result["counts"]["deleted"] == 0 and result["counts"]["skipped"] == 1
@@ -544,7 +550,7 @@ def test_pull_plan_deletes_no_local_file_when_the_listing_holds_names_outside_th
         return {}, set(), 0
 
     monkeypatch.setattr(task.planner, "listing", listing)
-    items, _errors, _total, _chosen = task.planner.items()
+    items, _errors, _total, _chosen = every_item(task)
     assert [(entry.kind, entry.action) for entry in items] == [("foreign", SKIP)]
 
 
@@ -553,7 +559,7 @@ def test_pull_never_deletes_a_local_file_no_object_can_match(tree, monkeypatch):
     (tree / "back\\slash").write_text("x")
     task = make_sync(mode="pull", path=str(tree), delete=True, include=["bad-*", "back*", "top.txt"])
     monkeypatch.setattr(task.planner, "listing", lambda: ({}, set(), 0))
-    items, _errors, _total, _chosen = task.planner.items()
+    items, _errors, _total, _chosen = every_item(task)
     decided = {entry.relative: (entry.action, entry.reason) for entry in items}
     assert decided["top.txt"] == (None, None)  # deleted: an object could have matched it
     assert decided["bad-\udcff.txt"][0] == SKIP and "not valid UTF-8" in decided["bad-\udcff.txt"][1]
@@ -652,3 +658,26 @@ def test_shard_selects_within_include_and_exclude():
     names = ["x%03d.log" % number for number in range(200)]
     picked = [name for name in names if selected(name, ["*.log"], ["x00*"], (1, 2))]
     assert picked == [name for name in names if not name.startswith("x00") and in_shard(name, (1, 2))]
+
+
+def test_batches_keep_the_order_and_every_item():
+    assert list(sync_plan.batches(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(sync_plan.batches([], 3)) == []
+
+
+def test_clashes_are_names_that_need_one_path_as_file_and_directory():
+    names = {"a", "a/b", "a/c/d", "ab", "x/y", "q/r", "q/r/s/t"}
+    assert sync_plan.clashes(names) == {"a", "a/b", "a/c/d", "q/r", "q/r/s/t"}
+    assert sync_plan.clashes({"a/b", "a/c", "b"}) == set()
+
+
+def test_pull_plans_names_that_clash_last_and_together(monkeypatch, tmp_path):
+    """fail_collisions sees every decision of names that clash: they share the last batch, however small the batches."""
+    monkeypatch.setattr(sync_plan, "BATCH", 2)
+    task = make_sync(mode="pull", path=str(tmp_path))
+    names = ["a", "a/b", "b", "c", "d", "e", "f/g", "f"]
+    monkeypatch.setattr(task.planner, "listing", lambda: (dict.fromkeys(names, ("etag", 1, "")), set(names), len(names)))
+    batches, _errors, total, chosen = task.planner.items()
+    batches = [[entry.relative for entry in batch] for batch in batches]
+    assert (total, chosen) == (8, 8)
+    assert batches == [["b", "c"], ["d", "e"], ["a", "a/b", "f", "f/g"]]
