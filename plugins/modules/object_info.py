@@ -350,7 +350,7 @@ def main():
             "object": {"type": "str"},
             "prefix": {"type": "str"},
             "version_id": {"type": "str"},
-      "versions": {"type": "bool", "default": False},
+            "versions": {"type": "bool", "default": False},
             "shard": {"type": "str"},
             "concurrency": common_option("concurrency"),
             **key_inventory.argument_spec(),
