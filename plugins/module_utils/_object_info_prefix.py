@@ -11,6 +11,7 @@ from ansible_collections.ssec.s3.plugins.module_utils import (
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils._object_task import info_fields
 from ansible_collections.ssec.s3.plugins.module_utils._policy import State
+from ansible_collections.ssec.s3.plugins.module_utils._sync_names import in_share, prefix_shard
 
 # States relative to the key given (or to no key), in the order of ``counts``: policy.State names them.
 STATES = (State.PLAINTEXT, State.THIS_KEY, State.OTHER_KEY, State.NO_KEY, State.OTHER_SSE)
@@ -26,9 +27,21 @@ def object_entry(remote):
     return dict(info_fields(remote), object=remote.name, state=state_of(remote))
 
 
-def describe(counts, total, key):
+def scope(shard):
+    """Where the counts of the message are: the prefix, or one share of it."""
+    return "in share %d/%d of the prefix" % shard if shard else "under the prefix"
+
+
+def add_shard(result, shard):
+    """The ``shard`` return value, when a share was asked for: the share as given, normalized (``2/4``)."""
+    if shard:
+        result["shard"] = "%d/%d" % shard
+    return result
+
+
+def describe(counts, total, key, shard=None):
     if not total:
-        return "No object under the prefix."
+        return "No object %s." % scope(shard)
     words = {
         State.PLAINTEXT: "not encrypted",
         State.THIS_KEY: "SSE-C with this key",
@@ -37,7 +50,7 @@ def describe(counts, total, key):
         State.OTHER_SSE: "server-side encrypted with a server-managed key",
     }
     parts = ["%d %s" % (counts[state], words[state]) for state in STATES if counts[state]]
-    message = "%d object%s under the prefix: %s." % (total, "" if total == 1 else "s", ", ".join(parts))
+    message = "%d object%s %s: %s." % (total, "" if total == 1 else "s", scope(shard), ", ".join(parts))
     if counts["error"]:
         message += " %d could not be read." % counts["error"]
     if key is None and counts[State.NO_KEY]:
@@ -47,10 +60,11 @@ def describe(counts, total, key):
 
 def object_info_prefix(module) -> dict:
     params = module.params
+    shard = prefix_shard(params)
     key = module.customer_key(required=False)
     client = module.client(max_pool_connections=params["concurrency"] + 2)
     bucket, prefix = params["bucket"], params["prefix"]
-    names = (name for name, _size in bulk.list_objects(client, bucket, prefix))
+    names = (name for name, _size in in_share(bulk.list_objects(client, bucket, prefix), prefix, shard))
     counts = dict.fromkeys(STATES + ("error",), 0)
     objects, first_error = [], None
     inventory = key_inventory.from_params(params)
@@ -83,8 +97,9 @@ def object_info_prefix(module) -> dict:
         "objects": objects,
         "counts": counts,
         "truncated": total > len(objects),
-        "msg": describe(counts, total, key),
+        "msg": describe(counts, total, key, shard),
     }
+    add_shard(result, shard)
     if inventory:
         result.update(inventory.result())
     if first_error:

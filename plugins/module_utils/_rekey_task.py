@@ -36,7 +36,7 @@ from ansible_collections.ssec.s3.plugins.module_utils import (
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, http_error, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils._policy import State
 from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C
-from ansible_collections.ssec.s3.plugins.module_utils._sync_names import in_shard, parse_shard
+from ansible_collections.ssec.s3.plugins.module_utils._sync_names import in_share, prefix_shard
 
 LISTS = ("rotated", "already_rotated", "unknown_key", "plaintext", "failed")
 # What to do with an object, from its state under the old and the new key.
@@ -537,12 +537,7 @@ def _check_options(params, old_key, new_key):
         raise SsecError("The old and the new key are the same key (MD5 %s): there is nothing to rotate. Give the key the "
                         "objects are encrypted with as old_sse_customer_key(_file), and the new key as "
                         "sse_customer_key(_file)." % new_key.md5)
-    if params.get("shard") is not None:
-        if params["object"] is not None:
-            raise SsecError("shard applies to the objects under prefix: remove it, or give prefix instead of object.")
-        if parse_shard(params["shard"]) is None:
-            raise SsecError("shard %r is not a share: give it as 'i/n' with 1 <= i <= n, for example '2/4' for the "
-                            "second of four hosts." % str(params["shard"]))
+    prefix_shard(params)
     if not 1 <= params["multipart_copy_threshold_mb"] <= MAX_COPY_MB:
         raise SsecError("multipart_copy_threshold_mb must be between 1 and %d (CopyObject copies at most 5 GiB)." % MAX_COPY_MB)
 
@@ -551,13 +546,9 @@ def _listing(client, params):
     """(name, size) of the objects to rotate; the size of a single object is unknown until its HEAD."""
     if params["object"] is not None:
         return [(params["object"], None)]
-    listing = bulk.list_objects(client, params["bucket"], params["prefix"])
-    shard = parse_shard(params["shard"]) if params.get("shard") is not None else None
-    if shard is None:
-        return listing
-    # The share of a name comes from what follows the prefix, as in ssec.s3.sync (sync_names.in_shard).
-    start = len(params["prefix"])
-    return ((name, size) for name, size in listing if in_shard(name[start:], shard))
+    # The share of a name comes from what follows the prefix, the rule of object_info's shares too.
+    return in_share(bulk.list_objects(client, params["bucket"], params["prefix"]), params["prefix"],
+                    prefix_shard(params))
 
 
 def _versioning_note(client, bucket):

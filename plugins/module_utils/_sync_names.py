@@ -13,6 +13,7 @@ import os
 import re
 import stat
 
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils._module import object_name_problem
 
 
@@ -112,6 +113,38 @@ def in_shard(relative, shard) -> bool:
         return True
     digest = hashlib.sha256(relative.encode("utf-8", "surrogateescape")).digest()
     return int.from_bytes(digest[:8], "big") % count == number - 1
+
+
+def prefix_shard(params):
+    """The ``shard`` option of a module that takes it with a literal ``prefix`` (rekey, object_info): (i, n), or
+    None when it is not given. Refused with ``object``, and when it is not a share."""
+    if params.get("shard") is None:
+        return None
+    if params.get("object") is not None:
+        raise SsecError("shard applies to the objects under prefix: remove it, or give prefix instead of object.")
+    shard = parse_shard(params["shard"])
+    if shard is None:
+        raise SsecError("shard %r is not a share: give it as 'i/n' with 1 <= i <= n, for example '2/4' for the "
+                        "second of four hosts." % str(params["shard"]))
+    return shard
+
+
+def _first(entry):
+    return entry[0]
+
+
+def in_share(listing, prefix, shard, name=_first):
+    """The entries of a listing of the literal ``prefix`` whose name after it is in ``shard`` (every entry when
+    ``shard`` is None), read as the listing goes. ``name(entry)`` is the object name of an entry (its first item
+    by default: the (name, size) of bulk.list_objects).
+
+    One rule for rekey and object_info, so that their shares of a prefix are the same; for a prefix ending in
+    ``/`` they are also sync's (whose relative name is the one after its prefix and ``/``).
+    """
+    if shard is None:
+        return listing
+    start = len(prefix)
+    return (entry for entry in listing if in_shard(name(entry)[start:], shard))
 
 
 def walk(root, include, exclude, shard=None):

@@ -17,6 +17,7 @@ from ansible_collections.ssec.s3.plugins.module_utils import _bulk as bulk, _pol
 from ansible_collections.ssec.s3.plugins.module_utils._errors import DELETE, SsecError, s3_errors
 from ansible_collections.ssec.s3.plugins.module_utils._policy import Action, State
 from ansible_collections.ssec.s3.plugins.module_utils._remote import SSE_C
+from ansible_collections.ssec.s3.plugins.module_utils._sync_names import in_share, prefix_shard
 
 # Why policy.delete refused, in the words of the error.
 _REFUSED_BECAUSE = {State.OTHER_KEY: "encrypted with another SSE-C key",
@@ -199,10 +200,13 @@ def object_info_versions(module) -> dict:
     from ansible_collections.ssec.s3.plugins.module_utils import _object_info_prefix as survey
 
     params = module.params
+    shard = prefix_shard(params)
     key = module.customer_key(required=False)
     client = module.client(max_pool_connections=params["concurrency"] + 2)
     bucket, prefix = params["bucket"], params["prefix"]
     versioning = versioning_status(client, bucket)
+    # By name: every version of a name is in the share of the name.
+    listing = in_share(list_versions(client, bucket, prefix), prefix, shard, name=lambda entry: entry["object"])
     counts = {"all": _counts(survey.STATES), True: _counts(survey.STATES), False: _counts(survey.STATES)}
     objects, errors = [], []
 
@@ -211,7 +215,7 @@ def object_info_versions(module) -> dict:
             return None
         return remote_state.inspect(client, bucket, entry["object"], key, listed=True, version_id=entry["version_id"])
 
-    for listed, remote, error in bulk.run_parallel(head, list_versions(client, bucket, prefix), params["concurrency"]):
+    for listed, remote, error in bulk.run_parallel(head, listing, params["concurrency"]):
         marks = {"object": listed["object"], "version_id": listed["version_id"], "is_latest": listed["is_latest"]}
         if error is not None:
             entry = dict(marks, state="error", error=error)
@@ -238,8 +242,9 @@ def object_info_versions(module) -> dict:
         "counts_current": counts[True],
         "counts_noncurrent": counts[False],
         "truncated": total > len(objects),
-        "msg": describe_versions(counts, key, versioning, bucket, survey.STATES),
+        "msg": describe_versions(counts, key, versioning, bucket, survey.STATES, survey.scope(shard)),
     }
+    survey.add_shard(result, shard)
     if errors:
         raise SsecError("Not every version could be read. %s First error, %s (version %s): %s" % (
             result.pop("msg"), errors[0]["object"], errors[0]["version_id"], errors[0]["error"]), result=result)
@@ -256,16 +261,18 @@ _WORDS = {
 }
 
 
-def describe_versions(counts, key, versioning, bucket, states):
-    """The survey in a few sentences: the states over all versions, then current and noncurrent apart."""
+def describe_versions(counts, key, versioning, bucket, states, where="under the prefix"):
+    """The survey in a few sentences: the states over all versions, then current and noncurrent apart.
+
+    ``where``: the place counted, the prefix or one share of it."""
     every = counts["all"]
     markers = every[DELETE_MARKER]
     stored = sum(every.values()) - markers
     if not stored and not markers:
-        message = "No version under the prefix."
+        message = "No version %s." % where
     else:
         parts = ["%d %s" % (every[state], _WORDS[state]) for state in states + ("error",) if every[state]]
-        message = "%s under the prefix%s" % (bulk.plural(stored, "version"), ": %s." % ", ".join(parts) if parts else ".")
+        message = "%s %s%s" % (bulk.plural(stored, "version"), where, ": %s." % ", ".join(parts) if parts else ".")
         current = sum(counts[True].values()) - counts[True][DELETE_MARKER]
         message += " %d current, %d noncurrent" % (current, stored - current)
         message += "; %s (%d current)." % (bulk.plural(markers, "delete marker"), counts[True][DELETE_MARKER]) \

@@ -36,6 +36,18 @@ options:
       - The single-object return values are then in RV(objects), one entry per object.
       - Without a leading C(/), like object names.
     type: str
+  shard:
+    description:
+      - With O(prefix), survey only a stable share of the objects, given as V(i/n) (1 <= i <= n), so that n hosts
+        survey one prefix at once; the n runs V(1/n) ... V(n/n) together report what one run without O(shard) does.
+      - The share of an object comes from a hash of its name after O(prefix), the same rule as
+        O(ssec.s3.rekey#module:shard) (for the same prefix, the same shares) and O(ssec.s3.sync#module:shard), whose
+        examples show how each host gives its number.
+      - With O(versions=true), every version and delete marker of a name is in the share of the name.
+      - RV(counts), RV(counts_current), RV(counts_noncurrent), RV(counts_by_key) and RV(objects) then cover the
+        objects of the share only.
+      - The default is every object.
+    type: str
   version_id:
     description:
       - With O(object), report this version of the object (on a bucket with versioning) instead of the current one,
@@ -148,6 +160,19 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: leaked.counts.this_key == 0
     fail_msg: "{{ leaked.objects | selectattr('state', 'eq', 'this_key') | map(attribute='version_id') | list }}"
+
+- name: Survey a large prefix from every host of the play at once, each host a share of the names
+  ssec.s3.object_info:
+    bucket: archive
+    prefix: 2026/
+    shard: "{{ ansible_play_hosts.index(inventory_hostname) + 1 }}/{{ ansible_play_hosts | length }}"
+    sse_customer_key_file: /etc/backup/ssec.key
+  register: share
+
+- name: Add up the counts of every share
+  ansible.builtin.debug:
+    msg: "{{ ansible_play_hosts | map('extract', hostvars, ['share', 'counts', 'this_key']) | sum }} objects open with the key"
+  run_once: true
 """
 
 RETURN = r"""
@@ -241,6 +266,11 @@ prefix:
   description: The prefix, when O(prefix) is given.
   returned: when O(prefix) is given
   type: str
+shard:
+  description: The share surveyed, as V(i/n); RV(objects) and the counts are those of this share only.
+  returned: when O(shard) is given
+  type: str
+  sample: 2/4
 objects:
   description:
     - With O(prefix), one entry per object, in name order - C(object), C(state) (the key of RV(counts) it is counted
@@ -271,6 +301,7 @@ counts:
       V(sse_c_unknown) SSE-C, no key given; V(other) server-side encryption with server-managed keys (SSE-S3,
       SSE-KMS); V(error) could not be read.
     - With O(versions=true), every version is counted, and delete markers under V(delete_marker).
+    - With O(shard), the objects of the share only; the counts of the n shares add up to those of the whole prefix.
   returned: when O(prefix) is given
   type: dict
   sample: {plaintext: 1, this_key: 12, other_key: 2, sse_c_unknown: 0, other: 0, error: 0}
@@ -303,7 +334,13 @@ from ansible_collections.ssec.s3.plugins.module_utils import _key_inventory as k
 from ansible_collections.ssec.s3.plugins.module_utils._module import SsecModule, common_option, run_module
 from ansible_collections.ssec.s3.plugins.module_utils._object_info_prefix import object_info_prefix
 from ansible_collections.ssec.s3.plugins.module_utils._object_task import object_info
+from ansible_collections.ssec.s3.plugins.module_utils._sync_names import prefix_shard
 from ansible_collections.ssec.s3.plugins.module_utils._versions import object_info_versions
+
+
+def one_object(module):
+    prefix_shard(module.params)  # refuses shard, which applies to a prefix only
+    return object_info(module)
 
 
 def main():
@@ -314,6 +351,7 @@ def main():
             "prefix": {"type": "str"},
             "version_id": {"type": "str"},
             "versions": {"type": "bool", "default": False},
+            "shard": {"type": "str"},
             "concurrency": common_option("concurrency"),
             **key_inventory.argument_spec(),
         },
@@ -326,7 +364,7 @@ def main():
         run_module(module, lambda: object_info_versions(module))
     if module.params["prefix"] is not None:
         run_module(module, lambda: object_info_prefix(module))
-    run_module(module, lambda: object_info(module))
+    run_module(module, lambda: one_object(module))
 
 
 if __name__ == "__main__":
