@@ -34,13 +34,15 @@ class RemoteObject:
     # A sync or survey of 100 000 objects holds one per object: slots keep each small.
     __slots__ = ("bucket", "name", "exists", "encryption", "key_matches", "head", "size", "content_type",
                  "last_modified", "storage_class", "sealed_digest", "metadata", "sha256", "digest_problem",
-                 "version_id", "is_latest", "delete_marker", "etag")
+                 "version_id", "is_latest", "delete_marker", "etag", "key_label", "key_label_md5")
 
     def __init__(self, bucket, name, exists=False, encryption=ABSENT, key_matches=None, head=None, key=None):
         # Set for one version asked by its id (versions.inspect_version): reads then name that version.
         self.version_id = None
         self.is_latest = None
         self.delete_marker = False
+        # The known key that opens it, when object_info was given known_keys (key_inventory.identify).
+        self.key_label = self.key_label_md5 = None
         self.bucket = bucket
         self.name = name
         self.exists = exists
