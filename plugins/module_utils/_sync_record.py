@@ -117,11 +117,19 @@ class Record:
     def keep(self, name, listed, identity, sha256=None, fingerprint=None, seen_ns=None):
         """Record that ``name`` (listing identity ``listed``) holds the bytes of the file whose ``file_identity``
         (read before the bytes were) is ``identity``, whose SHA-256 is ``sha256`` (or whose fingerprint is known)."""
+        self.keep_entry(name, listed, self.entry(identity, sha256, fingerprint, seen_ns))
+
+    def entry(self, identity, sha256=None, fingerprint=None, seen_ns=None):
+        """The file's part of a record line (compact JSON text), for an object whose listing identity comes later."""
         if fingerprint is None:
             fingerprint = self.fingerprint(sha256)
         seen_ns = time.time_ns() if seen_ns is None else seen_ns
         local = list(identity) if identity is not None and identity[-1] + SLACK_NS < seen_ns else None
-        self.new[name] = json.dumps([name, listed[0], listed[1], listed[2], local, fingerprint]) + "\n"
+        return json.dumps([local, fingerprint])
+
+    def keep_entry(self, name, listed, entry):
+        """Record ``entry`` (see ``entry``) for ``name`` with listing identity ``listed``."""
+        self.new[name] = json.dumps([name, listed[0], listed[1], listed[2]])[:-1] + ", " + entry[1:] + "\n"
 
     def write(self):
         """Replace the record with this run's entries, atomically (concurrent runs: the last one wins, and any

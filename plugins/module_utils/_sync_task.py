@@ -58,8 +58,8 @@ class Sync:
         self.planner = PLANNERS[settings.direction](settings, client, key, self.record)
         self.engine = bulk.Engine(settings.concurrency)
         self.warnings = []
-        # Push: relative name -> (object name, size, file identity, fingerprint, when the file was read) of each
-        # upload, until the listing after them all (record_uploads).
+        # Push: relative name -> (ETag its write got, size, record entry of the file) of each upload, until the
+        # listing after them all (record_uploads).
         self.uploaded = {}
 
     def run(self):
@@ -98,9 +98,11 @@ class Sync:
         """What a batch wrote, for the record: a download now; an upload after the listing that follows them all."""
         for item in items:
             if item.action == UPLOAD:
-                source = item.source
-                self.uploaded[item.relative] = (item.name, source.size, source.identity,
-                                                self.record.fingerprint(source.sha256), source.hashed_at_ns)
+                etag = self.etags.pop(item.name, None)  # what its own write got; held for this batch only
+                if etag is not None:
+                    source = item.source
+                    self.uploaded[item.relative] = (etag, source.size, self.record.entry(
+                        source.identity, source.sha256, seen_ns=source.hashed_at_ns))
             elif item.action == DOWNLOAD and item.remote.sha256 is not None:
                 try:
                     info = os.stat(item.path)
@@ -127,14 +129,11 @@ class Sync:
         if not self.uploaded:
             return
         settings = self.settings
-        for entry in bulk.list_entries(self.client, settings.bucket, settings.prefix):
-            relative = relative_name(settings.prefix, entry["Key"])
-            if relative not in self.uploaded:
-                continue
-            name, size, identity, fingerprint, seen_ns = self.uploaded[relative]
-            if self.etags.get(name) == entry.get("ETag") and entry["Size"] == size:
-                self.record.keep(relative, sync_record.listing_identity(entry), identity, fingerprint=fingerprint,
-                                 seen_ns=seen_ns)
+        for listed in bulk.list_entries(self.client, settings.bucket, settings.prefix):
+            relative = relative_name(settings.prefix, listed["Key"])
+            upload = self.uploaded.pop(relative, None)  # freed as recorded: the two are not held at once
+            if upload is not None and upload[:2] == (listed.get("ETag"), listed["Size"]):
+                self.record.keep_entry(relative, sync_record.listing_identity(listed), upload[2])
 
 
 def sync(module) -> dict:

@@ -124,3 +124,17 @@ def test_an_unwritable_cache_is_a_message_not_a_failure(tmp_path, monkeypatch):
     record = sync_record.Record(sync_record.record_path(None, "b", "", KEY.md5, str(tmp_path)), KEY)
     record.keep("a", LISTED, sync_record.file_identity(os.stat(blocker)), SHA, seen_ns=time.time_ns())
     assert "file" in record.write()
+
+
+def test_an_entry_kept_before_its_listing_is_the_same_line(cache, tmp_path):
+    """Uploads wait for the listing after them as a compact entry; the line they end as is the one keep writes."""
+    _file, info = old_file(tmp_path)
+    identity, seen = sync_record.file_identity(info), info.st_ctime_ns + 3 * 10 ** 9
+    record = sync_record.Record(sync_record.record_path(None, "b", "", KEY.md5, str(tmp_path)), KEY)
+    record.keep("direct", LISTED, identity, SHA, seen_ns=seen)
+    record.keep_entry("later", LISTED, record.entry(identity, SHA, seen_ns=seen))
+    assert record.new["later"] == record.new["direct"].replace('"direct"', '"later"', 1)
+    assert record.write() is None
+    again = sync_record.Record(record.path, KEY)
+    assert again.known("later", LISTED).same_file(info) and again.known("later", LISTED).fingerprint == \
+        again.fingerprint(SHA)
