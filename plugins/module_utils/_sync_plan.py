@@ -24,7 +24,7 @@ from ansible_collections.ssec.s3.plugins.module_utils import (
     _bulk as bulk, _policy as policy, _remote as remote_state, _transfer as transfer)
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
 from ansible_collections.ssec.s3.plugins.module_utils._policy import Action, State, Why
-from ansible_collections.ssec.s3.plugins.module_utils._sync_record import file_identity, listing_identity
+from ansible_collections.ssec.s3.plugins.module_utils._sync_record import listing_identity
 from ansible_collections.ssec.s3.plugins.module_utils._sync_names import (
     object_name,
     relative_name,
@@ -272,8 +272,7 @@ class PushPlanner(Planner):
             info = os.stat(item.path)
             if known.same_file(info):
                 item.size = info.st_size
-                self.record.keep(item.relative, self.listed[item.relative], file_identity(info),
-                                 fingerprint=known.fingerprint)
+                self.record.carry(item.relative)
                 return item.decide(UNCHANGED)
         item.source = local_source(item.path)
         if known is not None and self.record.fingerprint(item.source.sha256) == known.fingerprint:
@@ -395,7 +394,7 @@ class PullPlanner(Planner):
                 return False
             self.record.keep(item.relative, listed, local.identity, local.sha256, seen_ns=local.hashed_at_ns)
         else:
-            self.record.keep(item.relative, listed, file_identity(info), fingerprint=known.fingerprint)
+            self.record.carry(item.relative)
         item.size = listed[1]
         if stat.S_ISREG(link.st_mode):
             item.local_mode = stat.S_IMODE(link.st_mode)

@@ -119,6 +119,11 @@ class Record:
         (read before the bytes were) is ``identity``, whose SHA-256 is ``sha256`` (or whose fingerprint is known)."""
         self.keep_entry(name, listed, self.entry(identity, sha256, fingerprint, seen_ns))
 
+    def carry(self, name):
+        """Keep the entry of ``name`` as read (its object and its file are both as recorded): the same line, not a
+        copy of it, so that a rerun of 100 000 unchanged names does not hold the record twice."""
+        self.new[name] = self._old[name]
+
     def entry(self, identity, sha256=None, fingerprint=None, seen_ns=None):
         """The file's part of a record line (compact JSON text), for an object whose listing identity comes later."""
         if fingerprint is None:
