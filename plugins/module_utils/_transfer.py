@@ -19,8 +19,6 @@ import io
 import os
 import time
 
-from s3transfer.utils import S3_RETRYABLE_DOWNLOAD_ERRORS
-
 from ansible_collections.ssec.s3.plugins.module_utils import _digest as digest, _local_files as local_files
 from ansible_collections.ssec.s3.plugins.module_utils._errors import DELETE, SsecError, s3_errors
 
@@ -232,6 +230,8 @@ def write_download(module, client, remote, key, dest, concurrency=8, backup=Fals
 def _get_into(client, remote, extra, handle):
     """One GetObject into ``handle``; a body cut or stalled midway is fetched again from the start, as
     s3transfer does (botocore retries only until the headers arrive)."""
+    from s3transfer.utils import S3_RETRYABLE_DOWNLOAD_ERRORS  # here: module_utils import without the SDK
+
     for attempt in range(DOWNLOAD_ATTEMPTS):
         handle.seek(0)
         handle.truncate()
