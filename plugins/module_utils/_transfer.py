@@ -53,10 +53,10 @@ def part_count(size, chunk) -> int:
     return max(1, -(-size // chunk))
 
 
-def _hash_handle(handle, hasher) -> int:
-    """Feed everything ``handle`` (unbuffered) still holds to ``hasher``; returns the byte count."""
-    # A small file gets a small buffer: zeroing 1 MiB per file would cost more than hashing it.
-    buffer = memoryview(bytearray(min(_READ_SIZE, os.fstat(handle.fileno()).st_size + 1)))
+def _hash_handle(handle, hasher, size) -> int:
+    """Feed everything ``handle`` (unbuffered) still holds to ``hasher``; returns the byte count. ``size``: the
+    file's size when opened (a small file gets a small buffer: zeroing 1 MiB per file costs more than hashing it)."""
+    buffer = memoryview(bytearray(min(_READ_SIZE, size + 1)))
     total = 0
     for count in iter(lambda: handle.readinto(buffer), 0):
         hasher.update(buffer[:count])
@@ -66,7 +66,7 @@ def _hash_handle(handle, hasher) -> int:
 
 def _hash_file(path, hasher) -> str:
     with open(path, "rb", buffering=0) as handle:
-        _hash_handle(handle, hasher)
+        _hash_handle(handle, hasher, os.fstat(handle.fileno()).st_size)
     return hasher.hexdigest()
 
 
@@ -106,10 +106,10 @@ class Source:
         """(Re)read the file: its identity first, then size and SHA-256 of the bytes actually read."""
         with open(self.path, "rb", buffering=0) as handle:
             self.hashed_at_ns = time.time_ns()
-            # The identity of what is read (sync's record keeps it).
-            self.identity = _identity(os.fstat(handle.fileno()))
+            info = os.fstat(handle.fileno())
+            self.identity = _identity(info)  # the identity of what is read (sync's record keeps it)
             hasher = hashlib.sha256()
-            self.size = _hash_handle(handle, hasher)
+            self.size = _hash_handle(handle, hasher, info.st_size)
         self.sha256 = hasher.hexdigest()
 
     def changed(self) -> bool:
