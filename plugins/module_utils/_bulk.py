@@ -19,14 +19,19 @@ with failures leaves through run_module like every other failure (SsecError carr
 from __future__ import annotations
 
 import collections
+import multiprocessing
+import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors
+from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError, s3_errors, scrub
 
 # Result lists stop growing here; the counts stay exact.
 LIST_CAP = 1000
 # Items submitted ahead of the consumer, per worker: enough to keep every worker busy, few enough to stay small.
 AHEAD = 4
+# A worker process costs a fork and a client (tens of milliseconds): each must have this many transfers to pay.
+TRANSFERS_PER_PROCESS = 200
 
 
 def list_entries(client, bucket, prefix=""):
@@ -66,6 +71,71 @@ def run_parallel(function, items, concurrency):
                 yield _outcome(*pending.popleft())
         while pending:
             yield _outcome(*pending.popleft())
+
+
+def worker_processes(transfers, concurrency) -> int:
+    """How many processes share ``transfers`` small requests: one per usable core, within ``concurrency``.
+
+    Python runs one thread at a time, and botocore's CPU per request (about 1.2 ms) is what bounds many small
+    transfers; on Linux (fork keeps the module's state without pickling it) the cores share them instead.
+    """
+    if not sys.platform.startswith("linux"):
+        return 1
+    cores = len(os.sched_getaffinity(0))
+    return max(1, min(cores, concurrency, transfers // TRANSFERS_PER_PROCESS))
+
+
+def _work_share(connection, make_worker, share, threads):
+    """In a forked process: run its share and send back [(result, error)], in order, or ("crash", text)."""
+    # A module's stdout carries its result and nothing else: whatever this process might print goes nowhere.
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, 1)
+    os.dup2(nowhere, 2)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # pylint: disable=consider-using-with
+    try:
+        work = make_worker()
+        answer = ("done", [(result, error) for _item, result, error in run_parallel(work, share, threads)])
+    except BaseException as exc:  # pylint: disable=broad-except
+        answer = ("crash", "%s: %s" % (type(exc).__name__, scrub(exc)))
+    connection.send(answer)
+    connection.close()
+
+
+def run_in_processes(make_worker, items, processes, threads):
+    """Like run_parallel over a list, in ``processes`` forked processes of ``threads`` threads each.
+
+    ``make_worker()`` runs in each process and returns the function for its items (so each process opens its
+    own connections: sockets are not shared across a fork); the function's results must pickle. Process i
+    takes items i, i + processes, ... Yields (item, result, error) in the order of ``items``.
+    """
+    context = multiprocessing.get_context("fork")
+    children = []
+    for index in range(processes):
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_work_share, args=(sender, make_worker, items[index::processes], threads),
+                                daemon=True)
+        child.start()
+        sender.close()  # the child's end: the parent sees EOF if the child dies before it reports
+        children.append((child, receiver))
+    answers = []
+    for child, receiver in children:
+        try:
+            answer = receiver.recv()
+        except EOFError:
+            answer = None
+        child.join()
+        answers.append((answer, child.exitcode))
+    for answer, exitcode in answers:
+        if answer is None:
+            raise SsecError("A worker process of this task ended before it reported (exit code %s: killed, or out "
+                            "of memory?): some transfers of this batch may be done, none is recorded. Run the "
+                            "task again; it carries on where this run stopped." % exitcode)
+        if answer[0] == "crash":
+            raise RuntimeError("a worker process failed: %s" % answer[1])
+    results = [answer[1] for answer, _exitcode in answers]
+    for position, item in enumerate(items):
+        result, error = results[position % processes][position // processes]
+        yield item, result, error
 
 
 class Engine:

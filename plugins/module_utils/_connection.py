@@ -193,6 +193,18 @@ def parse_timestamp(value):
     return botocore_parse(value)
 
 
+# botocore's loader of the service models, shared by every client of this process: it keeps the parsed JSON, so a
+# second client (each worker process of a sync makes its own) costs about 10 ms instead of 70.
+_MODEL_LOADER = []
+
+
+def _share_model_loader(core):
+    if _MODEL_LOADER:
+        core.register_component("data_loader", _MODEL_LOADER[0])
+    else:
+        _MODEL_LOADER.append(core.get_component("data_loader"))
+
+
 def s3_client(params: dict, max_pool_connections=10, environ=None, warn=None):
     """The boto3 S3 client for these module parameters. Retries live here and only here.
 
@@ -227,6 +239,7 @@ def s3_client(params: dict, max_pool_connections=10, environ=None, warn=None):
         # Inside the boundary: an unknown profile raises here (botocore's ProfileNotFound).
         core = botocore.session.get_session()
         core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
+        _share_model_loader(core)
         session = boto3.session.Session(
             aws_access_key_id=settings["access_key"],
             aws_secret_access_key=settings["secret_key"],

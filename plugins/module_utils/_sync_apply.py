@@ -14,6 +14,27 @@ from ansible_collections.ssec.s3.plugins.module_utils._errors import DELETE as D
 from ansible_collections.ssec.s3.plugins.module_utils._sync_plan import CHMOD, DELETE, DOWNLOAD, UPLOAD, fingerprint, os_error
 
 
+def _stored(item):
+    # A file rewritten during the upload was hashed and sent again: report what was stored.
+    item.size = item.source.size
+    item.after = fingerprint(sha256=item.source.sha256)
+
+
+def upload_report(item, etags):
+    """What the module's process needs of an upload done in a worker process: the file as sent, its ETag."""
+    source = item.source
+    return source.size, source.sha256, source.identity, source.hashed_at_ns, etags.pop(item.name, None)
+
+
+def take_upload_report(item, report, etags):
+    """The other end of upload_report: ``item`` and ``etags`` as if the upload had been done here."""
+    source = item.source
+    source.size, source.sha256, source.identity, source.hashed_at_ns, etag = report
+    _stored(item)
+    if etag is not None:
+        etags[item.name] = etag
+
+
 class Applier:
     """Carries out one decided item (in a worker thread); an OSError becomes the item's failure."""
 
@@ -40,9 +61,7 @@ class PushApplier(Applier):
         content_type = mimetypes.guess_type(item.relative)[0] or "application/octet-stream"
         transfer.upload(self.client, self.settings.bucket, item.name, item.source, self.key, None, content_type, None,
                         self.settings.part_size, self.inner)
-        # A file rewritten during the upload was hashed and sent again: report what was stored.
-        item.size = item.source.size
-        item.after = fingerprint(sha256=item.source.sha256)
+        _stored(item)
 
     def delete(self, item):
         with s3_errors("delete s3://%s/%s" % (self.settings.bucket, item.name), write=DELETE_WRITE):

@@ -21,7 +21,8 @@ import os
 from ansible_collections.ssec.s3.plugins.module_utils import (
     _bulk as bulk, _sync_record as sync_record, _sync_result as sync_result)
 from ansible_collections.ssec.s3.plugins.module_utils._errors import SsecError
-from ansible_collections.ssec.s3.plugins.module_utils._sync_apply import PullApplier, PushApplier
+from ansible_collections.ssec.s3.plugins.module_utils._sync_apply import (
+    PullApplier, PushApplier, take_upload_report, upload_report)
 from ansible_collections.ssec.s3.plugins.module_utils._sync_options import PULL, PUSH, Settings, check_root, validate
 from ansible_collections.ssec.s3.plugins.module_utils._sync_plan import (
     DOWNLOAD,
@@ -87,12 +88,35 @@ class Sync:
 
     def apply(self, items):
         work = [item for item in items if item.action in WORK]
-        if work:
-            transfers = sum(1 for item in work if item.action in (UPLOAD, DOWNLOAD))
-            # Files in parallel; the parallelism left over goes to the parts of each file.
-            inner = max(1, self.settings.concurrency // max(1, min(self.settings.concurrency, transfers)))
-            applier = APPLIERS[self.settings.direction](self.module, self.settings, self.client, self.key, inner)
+        if not work:
+            return
+        settings = self.settings
+        transfers = sum(1 for item in work if item.action in (UPLOAD, DOWNLOAD))
+        processes = bulk.worker_processes(transfers, settings.concurrency)
+        threads = max(1, settings.concurrency // processes)
+        # Files in parallel; the parallelism left over goes to the parts of each file.
+        inner = max(1, threads // max(1, min(threads, transfers // processes)))
+        applier_class = APPLIERS[settings.direction]
+        if processes == 1:
+            applier = applier_class(self.module, settings, self.client, self.key, inner)
             self.engine.apply(applier.apply, work, _fail)
+            return
+
+        def make_worker():  # in each worker process: its own connections, its own ETags
+            client = self.module.client(max_pool_connections=threads + 2)
+            etags = sync_record.capture_etags(client)
+            applier = applier_class(self.module, settings, client, self.key, inner)
+
+            def work_on(item):
+                applier.apply(item)
+                return upload_report(item, etags) if item.action == UPLOAD else None
+            return work_on
+
+        for item, report, error in bulk.run_in_processes(make_worker, work, processes, threads):
+            if error is not None:
+                _fail(item, error)
+            elif report is not None:
+                take_upload_report(item, report, self.etags)
 
     def remember(self, items):
         """What a batch wrote, for the record: a download now; an upload after the listing that follows them all."""

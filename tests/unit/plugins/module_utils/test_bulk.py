@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -116,3 +118,96 @@ def test_tally_caps_lists_and_keeps_counts_exact(monkeypatch):
     tally.add("failed", "x")
     assert tally.result() == {"done": [0, 1], "failed": ["x"], "counts": {"done": 5, "failed": 1}, "truncated": True}
     assert bulk.Tally(("done",)).result() == {"done": [], "counts": {"done": 0}, "truncated": False}
+
+
+def _in_processes(function, items, processes=2, threads=2):
+    return list(bulk.run_in_processes(lambda: function, items, processes, threads))
+
+
+def test_processes_share_the_items_and_the_results_come_in_their_order():
+    def work(number):
+        time.sleep(0.02 if number == 0 else 0)
+        return number * 10, os.getpid()
+
+    outcomes = _in_processes(work, list(range(9)), processes=3)
+    assert [(item, result[0], error) for item, result, error in outcomes] == [(n, n * 10, None) for n in range(9)]
+    pids = {result[1] for _item, result, _error in outcomes}
+    assert len(pids) == 3 and os.getpid() not in pids
+    # Process i took items i, i + 3, ...: one pid per residue.
+    assert all(outcomes[n][1][1] == outcomes[n % 3][1][1] for n in range(9))
+
+
+def test_each_process_makes_its_own_worker():
+    made = []
+
+    def make_worker():
+        made.append(os.getpid())  # in the child: the parent's list never sees it
+        pid = os.getpid()
+        return lambda number: pid
+
+    outcomes = list(bulk.run_in_processes(make_worker, list(range(4)), 2, 1))
+    assert made == []
+    assert len({result for _item, result, _error in outcomes}) == 2
+
+
+def test_in_processes_an_ssec_error_fails_its_item_only():
+    def work(number):
+        if number % 2:
+            raise SsecError("odd %d" % number)
+        return number
+
+    assert _in_processes(work, list(range(4))) == [(0, 0, None), (1, None, "odd 1"), (2, 2, None), (3, None, "odd 3")]
+
+
+def test_a_bug_in_a_worker_process_stops_the_run_with_its_key_material_scrubbed(assert_no_key_material):
+    from ansible_collections.ssec.s3.plugins.module_utils._errors import register_secret
+
+    raw = bytes(range(32))
+    register_secret(raw)
+
+    def work(_number):
+        raise ValueError("bug near %s" % raw.hex())
+
+    with pytest.raises(RuntimeError, match="a worker process failed: ValueError: bug near") as caught:
+        _in_processes(work, list(range(3)))
+    assert_no_key_material(str(caught.value), raw)
+
+
+def test_a_worker_process_that_dies_fails_the_run_with_advice():
+    def work(number):
+        if number == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return number
+
+    with pytest.raises(SsecError, match=r"ended before it reported \(exit code -9.*Run the task again"):
+        _in_processes(work, list(range(4)))
+
+
+def test_a_worker_process_writes_nothing_to_the_module_output(capfd):
+    """The module's stdout carries its JSON result: a print in a worker must not reach it."""
+    def work(number):
+        print("noise %d" % number)
+        os.write(1, b"raw noise\n")
+        os.write(2, b"raw error\n")
+        return number
+
+    assert [result for _item, result, _error in _in_processes(work, list(range(4)))] == [0, 1, 2, 3]
+    out, err = capfd.readouterr()
+    assert "noise" not in out and "error" not in err
+
+
+@pytest.mark.parametrize("transfers, concurrency, cores, expected", [
+    (10000, 8, 2, 2),  # one per core
+    (10000, 8, 16, 8),  # never more than the concurrency asked
+    (10000, 1, 4, 1),  # concurrency: 1 is one process
+    (399, 8, 2, 1),  # too few transfers to pay for a second process
+    (400, 8, 2, 2),
+])
+def test_worker_processes(monkeypatch, transfers, concurrency, cores, expected):
+    monkeypatch.setattr(bulk.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    assert bulk.worker_processes(transfers, concurrency) == expected
+
+
+def test_no_worker_process_off_linux(monkeypatch):
+    monkeypatch.setattr(bulk.sys, "platform", "darwin")
+    assert bulk.worker_processes(10000, 8) == 1
