@@ -106,17 +106,27 @@ def run_in_processes(make_worker, items, processes, threads):
 
     ``make_worker()`` runs in each process and returns the function for its items (so each process opens its
     own connections: sockets are not shared across a fork); the function's results must pickle. Process i
-    takes items i, i + processes, ... Yields (item, result, error) in the order of ``items``.
+    takes items i, i + processes, ... Yields (item, result, error) in the order of ``items``. Where no process
+    can be started, the items are run here, in threads.
     """
     context = multiprocessing.get_context("fork")
     children = []
-    for index in range(processes):
-        receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(target=_work_share, args=(sender, make_worker, items[index::processes], threads),
-                                daemon=True)
-        child.start()
-        sender.close()  # the child's end: the parent sees EOF if the child dies before it reports
-        children.append((child, receiver))
+    try:
+        for index in range(processes):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(target=_work_share, args=(sender, make_worker, items[index::processes], threads),
+                                    daemon=True)
+            child.start()
+            sender.close()  # the child's end: the parent sees EOF if the child dies before it reports
+            children.append((child, receiver))
+    except OSError:
+        # No fork allowed (a process limit, a sandbox): stop those started, then do it all here. Their share may
+        # be partly done; every action of the engine can be done twice.
+        for child, _receiver in children:
+            child.terminate()
+            child.join()
+        yield from run_parallel(make_worker(), items, processes * threads)
+        return
     answers = []
     for child, receiver in children:
         try:

@@ -211,3 +211,19 @@ def test_worker_processes(monkeypatch, transfers, concurrency, cores, expected):
 def test_no_worker_process_off_linux(monkeypatch):
     monkeypatch.setattr(bulk.sys, "platform", "darwin")
     assert bulk.worker_processes(10000, 8) == 1
+
+
+def test_where_no_process_can_start_the_items_run_here(monkeypatch):
+    class NoFork:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def start(self):
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    context = bulk.multiprocessing.get_context("fork")
+    monkeypatch.setattr(context, "Process", NoFork)
+    monkeypatch.setattr(bulk.multiprocessing, "get_context", lambda _method: context)
+    outcomes = _in_processes(lambda number: (number, os.getpid()), list(range(5)))
+    assert [(item, result, error) for item, result, error in outcomes] == [
+        (n, (n, os.getpid()), None) for n in range(5)]
