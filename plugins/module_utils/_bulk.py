@@ -91,7 +91,8 @@ def _work_share(connection, make_worker, share, threads):
     nowhere = os.open(os.devnull, os.O_WRONLY)
     os.dup2(nowhere, 1)
     os.dup2(nowhere, 2)
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # pylint: disable=consider-using-with
+    os.close(nowhere)
+    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # pylint: disable=consider-using-with
     try:
         work = make_worker()
         answer = ("done", [(result, error) for _item, result, error in run_parallel(work, share, threads)])
