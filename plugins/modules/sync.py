@@ -135,7 +135,7 @@ options:
       - How many files are compared and transferred at once. When fewer files than this are transferred, the
         remainder goes to the parts of each file.
       - On Linux, when a batch of names has 400 transfers or more, they are shared between worker processes, one
-        per usable CPU core and at most O(concurrency), each running its share of the O(concurrency) transfers: a
+        per usable CPU core and at most O(concurrency), each running its share of the O(concurrency) transfers. A
         Python process runs one thread at a time, and the CPU of each request bounds many small files.
 extends_documentation_fragment:
   - ssec.s3.options
