@@ -8,14 +8,21 @@
 - a push of 4010 files stores every one, and the rerun sends no HEAD (uploads of every batch are recorded);
 - delete: true removes exactly the objects whose files are gone, whichever batch they fall in;
 - a pull into an empty directory brings every object back byte for byte, and its rerun reads nothing;
-- two objects that need one local path as a file and a directory fail together, the others are downloaded.
+- two objects that need one local path as a file and a directory fail together, the others are downloaded;
+- a batch's transfers are shared between worker processes (on 2 cores or more); one killed midway fails the
+  task with advice, and the rerun completes the push.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import threading
+import time
 import uuid
+
+import pytest
 
 from playbook import Key, run_tasks
 
@@ -94,3 +101,65 @@ def test_sync_of_more_names_than_one_batch(s3service, fault_proxy, tmp_path):
     assert clashed["counts"]["downloaded"] == COUNT - len(gone) - len(in_d5)
     outside_d5 = {name: digest for name, digest in tree_of(src).items() if not name.startswith("d5/")}
     assert not (fresh / "d5").exists() and tree_of(fresh) == outside_d5
+
+
+def _processes_with(variable):
+    """pid -> parent pid of every process whose environment holds ``variable`` (NAME=value, bytes)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/environ" % entry, "rb") as handle:
+                if variable not in handle.read().split(b"\0"):
+                    continue
+            with open("/proc/%s/stat" % entry, "rb") as handle:
+                found[int(entry)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one worker process per core: needs 2 cores")
+def test_a_batch_is_shared_by_worker_processes_and_a_killed_one_fails_the_task(s3service, fault_proxy, tmp_path):
+    key, bucket, client = Key(tmp_path / "k.key"), s3service.buckets[0], s3service.client()
+    prefix = "workers/%s/" % uuid.uuid4().hex[:8]
+    src = tmp_path / "src"
+    count = 600  # one batch; 2 workers of 300 transfers each (at least 200 each)
+    for number in range(count):
+        path = src / name_of(number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(1 + number % 50))
+    cache = tmp_path / "cache"
+    marker = ("XDG_CACHE_HOME=%s" % cache).encode()  # the module's environment, which its workers inherit
+    task = {"ssec.s3.sync": {"endpoint_url": fault_proxy.endpoint_url, "bucket": bucket, "prefix": prefix,
+                             "sse_customer_key_file": str(key.path), "mode": "push", "path": str(src),
+                             "concurrency": 4},
+            "environment": {"XDG_CACHE_HOME": str(cache)}}
+    # The first 4 uploads (2 threads in each of 2 workers) are held: both workers are busy when looked at.
+    fault_proxy.stall(20, method="PUT", times=4)
+    results = []
+    run = threading.Thread(target=lambda: results.append(run_tasks(s3service, [task], tmp_path / "run1",
+                                                                    allow_failures=True)))
+    run.start()
+    workers, deadline = [], time.monotonic() + 60
+    while len(workers) < 2 and time.monotonic() < deadline:
+        found = _processes_with(marker)
+        modules = [pid for pid, parent in found.items() if parent not in found]
+        workers = [pid for pid, parent in found.items() if parent in modules]
+        time.sleep(0.2)
+    assert len(workers) == 2, "worker processes of the module: %s" % workers
+    os.kill(workers[0], signal.SIGKILL)
+    run.join(timeout=300)
+    [failed] = results[0]
+    assert failed.get("failed") is True
+    assert "worker process of this task ended before it reported (exit code -9" in failed["msg"]
+    assert "Run the task again" in failed["msg"]
+    assert set(listing(client, bucket, prefix)) < set(tree_of(src))  # the killed worker's share is not all there
+
+    fault_proxy.clear()
+    [again] = run_tasks(s3service, [task], tmp_path / "run2")
+    assert again["counts"]["failed"] == 0 and again["counts"]["uploaded"] + again["counts"]["unchanged"] == count
+    assert again["counts"]["uploaded"] > 0
+    assert listing(client, bucket, prefix) == {name: (src / name).stat().st_size for name in tree_of(src)}
+    for name in map(name_of, (0, 1, 598, 599)):  # from both shares
+        body = client.get_object(Bucket=bucket, Key=prefix + name, **key.boto3_params())["Body"].read()
+        assert body == (src / name).read_bytes()
