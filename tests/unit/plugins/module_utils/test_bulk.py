@@ -225,5 +225,4 @@ def test_where_no_process_can_start_the_items_run_here(monkeypatch):
     monkeypatch.setattr(context, "Process", NoFork)
     monkeypatch.setattr(bulk.multiprocessing, "get_context", lambda _method: context)
     outcomes = _in_processes(lambda number: (number, os.getpid()), list(range(5)))
-    assert [(item, result, error) for item, result, error in outcomes] == [
-        (n, (n, os.getpid()), None) for n in range(5)]
+    assert outcomes == [(n, (n, os.getpid()), None) for n in range(5)]
