@@ -433,3 +433,18 @@ def run_play(service, tasks, workdir, playbook_path=None, args=(), env=None, pla
     command += list(args)
     return subprocess.run(command, env=full_env, cwd=str(workdir), stdin=subprocess.DEVNULL, capture_output=True,
                           timeout=timeout, check=False)
+
+
+def processes_with(variable):
+    """pid -> parent pid of every process whose environment holds ``variable`` (NAME=value, bytes)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/environ" % entry, "rb") as handle:
+                if variable not in handle.read().split(b"\0"):
+                    continue
+            with open("/proc/%s/stat" % entry, "rb") as handle:
+                found[int(entry)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+    return found

@@ -24,7 +24,7 @@ import uuid
 
 import pytest
 
-from playbook import Key, run_tasks
+from playbook import Key, processes_with, run_tasks
 
 COUNT = 4010  # two full batches and a part of a third
 
@@ -103,21 +103,6 @@ def test_sync_of_more_names_than_one_batch(s3service, fault_proxy, tmp_path):
     assert not (fresh / "d5").exists() and tree_of(fresh) == outside_d5
 
 
-def _processes_with(variable):
-    """pid -> parent pid of every process whose environment holds ``variable`` (NAME=value, bytes)."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/environ" % entry, "rb") as handle:
-                if variable not in handle.read().split(b"\0"):
-                    continue
-            with open("/proc/%s/stat" % entry, "rb") as handle:
-                found[int(entry)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            continue
-    return found
-
-
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one worker process per core: needs 2 cores")
 def test_a_batch_is_shared_by_worker_processes_and_a_killed_one_fails_the_task(s3service, fault_proxy, tmp_path):
     key, bucket, client = Key(tmp_path / "k.key"), s3service.buckets[0], s3service.client()
@@ -142,7 +127,7 @@ def test_a_batch_is_shared_by_worker_processes_and_a_killed_one_fails_the_task(s
     run.start()
     workers, deadline = [], time.monotonic() + 60
     while len(workers) < 2 and time.monotonic() < deadline:
-        found = _processes_with(marker)
+        found = processes_with(marker)
         modules = [pid for pid, parent in found.items() if parent not in found]
         workers = [pid for pid, parent in found.items() if parent in modules]
         time.sleep(0.2)
