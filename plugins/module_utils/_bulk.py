@@ -10,7 +10,9 @@
   listing is read as the work goes and never held twice (a later scale target is 100 000 objects).
   ``Engine.plan`` and ``Engine.apply`` are the two phases of a run that must see every decision before it
   writes (sync); a run that can write as soon as it decides (rekey) does both in one ``each``;
-- tally: ``Tally`` keeps capped result lists with exact counts.
+- tally: ``Tally`` keeps capped result lists with exact counts;
+- worker processes: where many small requests are CPU-bound in one Python process, ``run_in_processes`` and
+  ``each_spread`` share them between forked processes, one per core (sync's apply step, the prefix survey).
 
 One item's SsecError never stops the others: it becomes that item's error, and the caller records it. A run
 with failures leaves through run_module like every other failure (SsecError carrying the partial result).
@@ -19,6 +21,7 @@ with failures leaves through run_module like every other failure (SsecError carr
 from __future__ import annotations
 
 import collections
+import itertools
 import multiprocessing
 import os
 import sys
@@ -32,6 +35,8 @@ LIST_CAP = 1000
 AHEAD = 4
 # A worker process costs a fork and a client (tens of milliseconds): each must have this many transfers to pay.
 TRANSFERS_PER_PROCESS = 200
+# each_spread reads this many items of a listing at a time, and shares them between the worker processes.
+SPREAD_CHUNK = 2000
 
 
 def list_entries(client, bucket, prefix=""):
@@ -147,6 +152,22 @@ def run_in_processes(make_worker, items, processes, threads):
     for position, item in enumerate(items):
         result, error = results[position % processes][position // processes]
         yield item, result, error
+
+
+def each_spread(function, make_worker, items, concurrency):
+    """run_parallel over ``items`` (a generator: read SPREAD_CHUNK at a time), each chunk shared between worker
+    processes where it pays (worker_processes): ``function`` here, or ``make_worker()`` in each worker process
+    (see run_in_processes). Yields (item, result, error) in the order of ``items``."""
+    iterator = iter(items)
+    while True:
+        chunk = list(itertools.islice(iterator, SPREAD_CHUNK))
+        if not chunk:
+            return
+        processes = worker_processes(len(chunk), concurrency)
+        if processes == 1:
+            yield from run_parallel(function, chunk, concurrency)
+        else:
+            yield from run_in_processes(make_worker, chunk, processes, max(1, concurrency // processes))
 
 
 class Engine:

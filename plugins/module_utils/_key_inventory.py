@@ -68,15 +68,18 @@ class KeyInventory:
                 break
         return remote
 
-    def annotate(self, entry, remote):
-        """Add ``key_label`` and ``key_md5`` to an entry of ``objects``, and count it."""
-        label = getattr(remote, "key_label", None)
-        entry["key_label"] = label
+    @staticmethod
+    def label(entry, remote):
+        """Add ``key_label`` and ``key_md5`` (of the known key that opens it, or None) to an entry of ``objects``."""
+        entry["key_label"] = getattr(remote, "key_label", None)
         entry["key_md5"] = getattr(remote, "key_label_md5", None)
-        if label is not None:
-            with self._lock:
-                self.counts[label] += 1
         return entry
+
+    def count(self, entry):
+        """Count a labelled entry under its key (entries may come from worker processes: the count is here)."""
+        if entry.get("key_label") is not None:
+            with self._lock:
+                self.counts[entry["key_label"]] += 1
 
     def result(self):
         return {"counts_by_key": dict(self.counts), "known_keys": [

@@ -69,23 +69,33 @@ def object_info_prefix(module) -> dict:
     objects, first_error = [], None
     inventory = key_inventory.from_params(params)
 
-    def head(name):
+    def entry_of(own_client, name):
+        """The ``objects`` entry of one listed name (plain values: it may come from a worker process); None when
+        the object was deleted since it was listed."""
         # Listed: two 400s need no second listing to mean SSE-C (remote.inspect).
-        remote = remote_state.inspect(client, bucket, name, key, listed=True)
-        return inventory.identify(client, remote, key) if inventory else remote
+        remote = remote_state.inspect(own_client, bucket, name, key, listed=True)
+        if not remote.exists:
+            return None
+        if inventory:
+            return inventory.label(object_entry(inventory.identify(own_client, remote, key)), remote)
+        return object_entry(remote)
 
-    for name, remote, error in bulk.Engine(params["concurrency"]).each(head, names):
+    def make_worker():  # in each worker process: its own connections
+        own_client = module.client(max_pool_connections=params["concurrency"] + 2)
+        return lambda name: entry_of(own_client, name)
+
+    for name, entry, error in bulk.each_spread(lambda name: entry_of(client, name), make_worker, names,
+                                               params["concurrency"]):
         if error is not None:
             counts["error"] += 1
             entry = {"object": name, "state": "error", "error": error}
             first_error = first_error or entry
-        elif not remote.exists:
+        elif entry is None:
             continue  # deleted since it was listed
         else:
-            entry = object_entry(remote)
             counts[entry["state"]] += 1
             if inventory:
-                inventory.annotate(entry, remote)
+                inventory.count(entry)
         if len(objects) < bulk.LIST_CAP:
             objects.append(entry)
     total = sum(counts.values())

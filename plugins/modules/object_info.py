@@ -66,7 +66,10 @@ options:
     type: bool
     default: false
   concurrency:
-    description: With O(prefix), how many objects are examined at once.
+    description:
+      - With O(prefix), how many objects are examined at once.
+      - On Linux, the names are read 2000 at a time, and 400 names or more are shared between worker processes, one
+        per usable CPU core and at most O(concurrency), each examining its share with its own connections.
   known_keys:
     description:
       - With O(prefix), a key inventory - the keys that may open the objects, each under a label, for example the

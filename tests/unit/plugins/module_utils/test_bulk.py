@@ -226,3 +226,31 @@ def test_where_no_process_can_start_the_items_run_here(monkeypatch):
     monkeypatch.setattr(bulk.multiprocessing, "get_context", lambda _method: context)
     outcomes = _in_processes(lambda number: (number, os.getpid()), list(range(5)))
     assert outcomes == [(n, (n, os.getpid()), None) for n in range(5)]
+
+
+def test_each_spread_reads_a_chunk_at_a_time_and_shares_the_large_ones(monkeypatch):
+    """A listing is read a chunk at a time; a chunk large enough goes to worker processes, a small one runs here."""
+    monkeypatch.setattr(bulk, "SPREAD_CHUNK", 10)
+    monkeypatch.setattr(bulk, "TRANSFERS_PER_PROCESS", 5)
+    monkeypatch.setattr(bulk.os, "sched_getaffinity", lambda _pid: {0, 1})
+    read = []
+
+    def listing():
+        for number in range(14):
+            read.append(number)
+            yield number
+
+    def here(number):
+        return number, "here", os.getpid()
+
+    def make_worker():
+        return lambda number: (number, "worker", os.getpid())
+
+    outcomes = bulk.each_spread(here, make_worker, listing(), 4)
+    first = next(outcomes)
+    assert read == list(range(10))  # one chunk read, not the whole listing
+    outcomes = [first] + list(outcomes)
+    assert [item for item, _result, _error in outcomes] == list(range(14))
+    chunk, rest = [result for _item, result, _error in outcomes[:10]], [result for _i, result, _e in outcomes[10:]]
+    assert {where for _n, where, _pid in chunk} == {"worker"} and len({pid for _n, _w, pid in chunk}) == 2
+    assert rest == [(n, "here", os.getpid()) for n in range(10, 14)]  # 4 items: too few for two processes
