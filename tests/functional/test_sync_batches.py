@@ -122,8 +122,11 @@ def test_a_batch_is_shared_by_worker_processes_and_a_killed_one_fails_the_task(s
     # The first 4 uploads (2 threads in each of 2 workers) are held: both workers are busy when looked at.
     fault_proxy.stall(20, method="PUT", times=4)
     results = []
-    run = threading.Thread(target=lambda: results.append(run_tasks(s3service, [task], tmp_path / "run1",
-                                                                    allow_failures=True)))
+
+    def push():
+        results.append(run_tasks(s3service, [task], tmp_path / "run1", allow_failures=True))
+
+    run = threading.Thread(target=push)
     run.start()
     workers, deadline = [], time.monotonic() + 60
     while len(workers) < 2 and time.monotonic() < deadline:
