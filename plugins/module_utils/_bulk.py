@@ -144,8 +144,8 @@ def run_in_processes(make_worker, items, processes, threads):
     for answer, exitcode in answers:
         if answer is None:
             raise SsecError("A worker process of this task ended before it reported (exit code %s: killed, or out "
-                            "of memory?): some transfers of this batch may be done, none is recorded. Run the "
-                            "task again; it carries on where this run stopped." % exitcode)
+                            "of memory?): its share of the work may be partly done, and none of it is in the result "
+                            "(nor in sync's record). Run the task again; it finds what is done." % exitcode)
         if answer[0] == "crash":
             raise RuntimeError("a worker process failed: %s" % answer[1])
     results = [answer[1] for answer, _exitcode in answers]
